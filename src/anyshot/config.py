@@ -1,0 +1,210 @@
+"""Typed, strict experiment configuration (YAML in, dataclasses out).
+
+An experiment config has five sections; unknown keys anywhere are errors that name the key and
+list the valid ones::
+
+    data:        {name: synthetic, params: {...loader arguments...}, scaling: minmax}
+    method:      {name: clswgan, params: {...method hyperparameters...}}
+    objective:   {name: wgan-gp, params: {...}}          # generative methods only
+    evaluation:  {protocol: honest, tasks: [zsl, gzsl], seeds: [0, 1, 2], eval_every: 1,
+                  validation: {unseen_fraction: 0.2, holdout_fraction: 0.2, use_dataset_val: true}}
+    device: auto
+
+Presets ship inside the package under ``anyshot/configs/<method>/<dataset>.yaml`` and can be
+named as ``<method>/<dataset>`` instead of a path.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+
+from anyshot.errors import ConfigError
+
+__all__ = [
+    "DataConfig",
+    "EvaluationConfig",
+    "ExperimentConfig",
+    "NamedConfig",
+    "ValidationConfig",
+    "load_config",
+    "preset_path",
+    "list_presets",
+]
+
+PRESET_DIR = Path(__file__).resolve().parent / "configs"
+
+
+@dataclass
+class DataConfig:
+    name: str = "synthetic"
+    params: dict[str, Any] = field(default_factory=dict)
+    scaling: str = "minmax"
+
+
+@dataclass
+class NamedConfig:
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ValidationConfig:
+    """How the validation problem is carved from the training classes."""
+
+    unseen_fraction: float = 0.2
+    holdout_fraction: float = 0.2
+    use_dataset_val: bool = True
+
+
+@dataclass
+class EvaluationConfig:
+    protocol: str = "honest"
+    tasks: list[str] = field(default_factory=lambda: ["zsl", "gzsl"])
+    seeds: list[int] = field(default_factory=lambda: [0])
+    eval_every: int = 1
+    validation: ValidationConfig = field(default_factory=ValidationConfig)
+
+
+@dataclass
+class ExperimentConfig:
+    data: DataConfig = field(default_factory=DataConfig)
+    method: NamedConfig = field(default_factory=lambda: NamedConfig("clswgan"))
+    objective: NamedConfig | None = field(default_factory=lambda: NamedConfig("wgan-gp"))
+    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
+    device: str = "auto"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def validate(self) -> "ExperimentConfig":
+        """Check names and values eagerly, so a typo fails before any training."""
+        from anyshot.data.registry import check_loader_params
+        from anyshot.evaluation.protocols import PROTOCOLS, check_tasks
+        from anyshot.methods import make_method
+        from anyshot.objectives import make_objective
+        from anyshot.data.transforms import SCALINGS
+        from anyshot.utils import DEVICES
+
+        check_loader_params(self.data.name, self.data.params)
+        if self.data.scaling not in SCALINGS:
+            raise ConfigError(
+                f"data.scaling {self.data.scaling!r} is unknown; choose one of {', '.join(SCALINGS)}."
+            )
+        make_method(self.method.name, self.method.params)
+        if self.objective is not None:
+            make_objective(self.objective.name, **self.objective.params)
+        ev = self.evaluation
+        if ev.protocol not in PROTOCOLS:
+            raise ConfigError(
+                f"evaluation.protocol {ev.protocol!r} is unknown; choose one of {', '.join(PROTOCOLS)}."
+            )
+        check_tasks(ev.tasks)
+        if not ev.seeds:
+            raise ConfigError("evaluation.seeds is empty; give at least one seed, e.g. [0].")
+        if ev.eval_every < 1:
+            raise ConfigError("evaluation.eval_every must be >= 1.")
+        if self.device not in DEVICES and not str(self.device).startswith("cuda"):
+            raise ConfigError(f"device {self.device!r} is unknown; choose one of {', '.join(DEVICES)}.")
+        return self
+
+
+def _build(cls: type, raw: Any, where: str) -> Any:
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where} must be a mapping of keys to values, got {type(raw).__name__}.")
+    valid = {f.name: f for f in fields(cls)}
+    unknown = sorted(set(raw) - set(valid))
+    if unknown:
+        raise ConfigError(
+            f"unknown key(s) {', '.join(map(repr, unknown))} in {where}; valid keys: "
+            f"{', '.join(valid)}."
+        )
+    kwargs: dict[str, Any] = {}
+    nested: dict[str, type] = {
+        "data": DataConfig, "method": NamedConfig, "objective": NamedConfig,
+        "evaluation": EvaluationConfig, "validation": ValidationConfig,
+    }
+    for key, value in raw.items():
+        sub = nested.get(key)
+        if sub is not None and not (key == "objective" and value is None):
+            kwargs[key] = _build(sub, value, f"{where}.{key}" if where != "config" else key)
+        else:
+            kwargs[key] = value
+    try:
+        obj = cls(**kwargs)
+    except TypeError as exc:
+        raise ConfigError(f"{where}: {exc}") from exc
+    _check_types(obj, where)
+    return obj
+
+
+def _check_types(obj: Any, where: str) -> None:
+    simple: dict[str, Callable[[Any], bool]] = {
+        "name": lambda v: isinstance(v, str),
+        "params": lambda v: isinstance(v, dict),
+        "scaling": lambda v: isinstance(v, str),
+        "protocol": lambda v: isinstance(v, str),
+        "tasks": lambda v: isinstance(v, list) and all(isinstance(t, str) for t in v),
+        "seeds": lambda v: isinstance(v, list) and all(isinstance(t, int) for t in v),
+        "eval_every": lambda v: isinstance(v, int),
+        "device": lambda v: isinstance(v, str),
+        "unseen_fraction": lambda v: isinstance(v, (int, float)) and 0 < v < 1,
+        "holdout_fraction": lambda v: isinstance(v, (int, float)) and 0 < v < 1,
+        "use_dataset_val": lambda v: isinstance(v, bool),
+    }
+    for f in fields(obj):
+        check = simple.get(f.name)
+        value = getattr(obj, f.name)
+        if check is not None and value is not None and not check(value):
+            raise ConfigError(f"{where}.{f.name} has an invalid value {value!r}.")
+
+
+def preset_path(name: str) -> Path:
+    """``clswgan/synthetic`` -> the preset file shipped with the package."""
+    p = PRESET_DIR / f"{name}.yaml"
+    if not p.is_file():
+        raise ConfigError(
+            f"no config file or preset named {name!r}; presets: {', '.join(list_presets())}."
+        )
+    return p
+
+
+def list_presets() -> list[str]:
+    return sorted(str(p.relative_to(PRESET_DIR).with_suffix("")) for p in PRESET_DIR.rglob("*.yaml"))
+
+
+def load_config(source: str | Path | dict[str, Any], overrides: dict[str, Any] | None = None
+                ) -> ExperimentConfig:
+    """Read a YAML file, a preset name or a dict into a validated :class:`ExperimentConfig`."""
+    if isinstance(source, dict):
+        raw = copy.deepcopy(source)
+    else:
+        path = Path(source)
+        if not path.is_file():
+            if path.suffix in (".yaml", ".yml") and not str(source) in list_presets():
+                raise ConfigError(f"config file {str(path)!r} does not exist; check the path, "
+                                  f"or name a preset: {', '.join(list_presets())}.")
+            path = preset_path(str(source))
+        try:
+            raw = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"config file {str(path)!r} is not valid YAML: {exc}") from exc
+    for dotted, value in (overrides or {}).items():
+        node = raw
+        parts = dotted.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    return _build(ExperimentConfig, raw, "config").validate()
+
+
+def signature_keys(fn: Callable[..., Any]) -> list[str]:
+    return [p.name for p in inspect.signature(fn).parameters.values()
+            if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]

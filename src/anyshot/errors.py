@@ -1,0 +1,27 @@
+"""Error types raised for bad user input.
+
+Every message names the problem and the fix, so a user never has to read a traceback from deep
+inside torch or numpy to learn what went wrong.
+"""
+
+from __future__ import annotations
+
+
+class AnyShotError(Exception):
+    """Base class of every error anyshot raises on purpose."""
+
+
+class DataError(AnyShotError, ValueError):
+    """The data (features, labels, attributes or split) is inconsistent or malformed."""
+
+
+class ConfigError(AnyShotError, ValueError):
+    """A configuration file or argument is invalid (unknown key, wrong type, bad value)."""
+
+
+class CheckpointError(AnyShotError, RuntimeError):
+    """A checkpoint is missing, truncated or corrupt."""
+
+
+class TrainingDivergedError(AnyShotError, RuntimeError):
+    """A loss became NaN or infinite during training."""

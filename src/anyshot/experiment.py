@@ -1,0 +1,213 @@
+"""Run an experiment config end to end: load -> scale -> (select on validation) -> test once.
+
+This is the one place where training and evaluation are sequenced; the CLI, the benchmarks and
+the tests all call :func:`run_experiment` (or :func:`run_seed`).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Callable
+
+import yaml
+
+import numpy as np
+
+from anyshot.config import ExperimentConfig, load_config
+from anyshot.data.dataset import AnyShotData
+from anyshot.data.registry import load_dataset
+from anyshot.data.transforms import scale_features
+from anyshot.evaluation.protocols import (
+    PEEKING_PROTOCOLS,
+    check_tasks,
+    evaluate,
+    selection_metric,
+)
+from anyshot.evaluation.results import RunResult
+from anyshot.methods import Method, make_method
+from anyshot.objectives import make_objective
+from anyshot.io import atomic_write_text
+from anyshot.utils import git_revision, resolve_device
+
+__all__ = ["prepare_data", "build_method", "run_seed", "run_experiment", "evaluate_run", "Progress"]
+
+Progress = Callable[[str, int, int], None]
+"""progress(stage, done, total): called as training advances (stage e.g. 'seed 0 validation')."""
+
+
+def prepare_data(config: ExperimentConfig) -> AnyShotData:
+    """Load the configured dataset and scale its features with training statistics."""
+    data = load_dataset(config.data.name, **config.data.params)
+    return scale_features(data, config.data.scaling)
+
+
+def build_method(config: ExperimentConfig, seed: int) -> Method:
+    objective = None
+    if config.objective is not None:
+        objective = make_objective(config.objective.name, **config.objective.params)
+    return make_method(config.method.name, config.method.params, objective=objective,
+                       device=str(resolve_device(config.device)), seed=seed)
+
+
+def _fit(method: Method, data: AnyShotData, epochs: int | None, on_epoch=None) -> Method:
+    tv = data.trainval
+    classes = np.unique(data.y[tv])
+    return method.fit(data.X[tv], data.y[tv], data.attributes, classes, epochs=epochs,
+                      on_epoch=on_epoch)
+
+
+def _epochs(method: Method) -> int:
+    return int(getattr(method.config, "epochs", 0) or 0)
+
+
+def _curve(method: Method, data: AnyShotData, tasks, eval_every: int, epochs: int,
+           progress: Progress | None, stage: str) -> list[dict[str, float]]:
+    """Train ``method`` on ``data`` and evaluate on its test sets every ``eval_every`` epochs."""
+    curve: list[dict[str, float]] = []
+
+    def on_epoch(epoch: int, logs: dict[str, float]) -> None:
+        if epoch % eval_every == 0 or epoch == epochs:
+            curve.append({"epoch": epoch, **evaluate(method, data, tasks)})
+        if progress is not None:
+            progress(stage, epoch, epochs)
+
+    _fit(method, data, epochs, on_epoch)
+    return curve
+
+
+def _best_epochs(curve: list[dict[str, float]], tasks, data: AnyShotData) -> dict[str, int]:
+    """Per task, the first epoch with the best selection metric."""
+    best = {}
+    for task in tasks:
+        key = selection_metric(task, data)
+        scores = np.array([row[key] for row in curve])
+        best[task] = int(curve[int(np.argmax(scores))]["epoch"])
+    return best
+
+
+def run_seed(config: ExperimentConfig, data: AnyShotData, seed: int,
+             progress: Progress | None = None, save_dir: Path | None = None) -> RunResult:
+    """One seed of the configured protocol on already prepared data.
+
+    With ``save_dir``, the model each task was tested with is saved to ``save_dir/<task>/``
+    (safetensors + JSON), so ``anyshot evaluate`` can re-read it.
+    """
+    t0 = time.perf_counter()
+    ev = config.evaluation
+    tasks = check_tasks(ev.tasks)
+    method = build_method(config, seed)
+    epochs = _epochs(method)
+    protocol = ev.protocol
+    selected: dict[str, int] = {}
+    validation: dict[str, float] = {}
+    metrics: dict[str, float] = {}
+    if not method.iterative or protocol == "fixed":
+        _fit(method, data, epochs or None,
+             (lambda e, _l: progress(f"seed {seed}", e, epochs)) if progress else None)
+        metrics = evaluate(method, data, tasks)
+        selected = {t: epochs for t in tasks} if method.iterative else {}
+        _save(method, save_dir, tasks)
+    elif protocol == "honest":
+        vcfg = ev.validation
+        val_unseen = data.meta.get("val_unseen_classes") if vcfg.use_dataset_val else None
+        val = data.validation_view(unseen_fraction=vcfg.unseen_fraction,
+                                   holdout_fraction=vcfg.holdout_fraction, seed=seed,
+                                   val_unseen=val_unseen)
+        curve = _curve(method, val, tasks, ev.eval_every, epochs, progress,
+                       f"seed {seed} validation")
+        selected = _best_epochs(curve, tasks, val)
+        for task, epoch in selected.items():
+            row = next(r for r in curve if r["epoch"] == epoch)
+            key = selection_metric(task, val)
+            validation[key] = row[key]
+        # Fresh model, full training split, test read once per task at its selected epoch.
+        final = build_method(config, seed)
+        last = max(selected.values())
+        by_epoch: dict[int, list[str]] = {}
+        for task, epoch in selected.items():
+            by_epoch.setdefault(epoch, []).append(task)
+
+        def on_epoch(epoch: int, logs: dict[str, float]) -> None:
+            if epoch in by_epoch:
+                metrics.update(evaluate(final, data, by_epoch[epoch]))
+                _save(final, save_dir, by_epoch[epoch])
+            if progress is not None:
+                progress(f"seed {seed} final", epoch, last)
+
+        _fit(final, data, last, on_epoch)
+        method = final
+    elif protocol == "test-selection":
+        curve = _curve(method, data, tasks, ev.eval_every, epochs, progress, f"seed {seed}")
+        selected = _best_epochs(curve, tasks, data)
+        for task, epoch in selected.items():
+            row = next(r for r in curve if r["epoch"] == epoch)
+            metrics.update({k: v for k, v in row.items() if k != "epoch" and
+                            k.startswith(selection_metric(task, data).split("_")[0])})
+    history = list(getattr(method, "history_", []))
+    return RunResult(
+        dataset=data.name,
+        method=config.method.name,
+        objective=config.objective.name if (config.objective and method.iterative) else None,
+        protocol=protocol,
+        peeks_at_test=protocol in PEEKING_PROTOCOLS,
+        seed=seed,
+        metrics=metrics,
+        selected_epochs=selected,
+        validation=validation,
+        config=config.to_dict(),
+        git_revision=git_revision(),
+        seconds=time.perf_counter() - t0,
+        history=history,
+    )
+
+
+def _save(method: Method, save_dir: Path | None, tasks) -> None:
+    if save_dir is not None:
+        for task in tasks:
+            method.save(Path(save_dir) / task)
+
+
+def run_experiment(config: ExperimentConfig, progress: Progress | None = None,
+                   data: AnyShotData | None = None, run_dir: Path | None = None
+                   ) -> list[RunResult]:
+    """Every seed of the config; returns one :class:`RunResult` per seed.
+
+    With ``run_dir``, writes ``config.yaml``, ``results.jsonl`` (one line per seed, appended as
+    each seed finishes) and the tested models under ``seed_<s>/<task>/``.
+    """
+    data = prepare_data(config) if data is None else data
+    results = []
+    if run_dir is not None:
+        run_dir = Path(run_dir)
+        atomic_write_text(run_dir / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False))
+    for seed in config.evaluation.seeds:
+        save = None if run_dir is None else run_dir / f"seed_{seed}"
+        result = run_seed(config, data, seed, progress, save)
+        results.append(result)
+        if run_dir is not None:
+            lines = "".join(json.dumps({k: v for k, v in r.to_dict().items() if k != "history"},
+                                       sort_keys=True) + "\n" for r in results)
+            atomic_write_text(run_dir / "results.jsonl", lines)
+            atomic_write_text(save / "history.json", json.dumps(result.history))
+    return results
+
+
+def evaluate_run(run_dir: Path, device: str = "cpu") -> list[RunResult]:
+    """Re-read a run directory's config and saved models and evaluate them on the test sets."""
+    run_dir = Path(run_dir)
+    config = load_config(run_dir / "config.yaml")
+    data = prepare_data(config)
+    tasks = check_tasks(config.evaluation.tasks)
+    stored = [json.loads(line) for line in (run_dir / "results.jsonl").read_text().splitlines()
+              if line.strip()]
+    out = []
+    for rec in stored:
+        metrics: dict[str, float] = {}
+        for task in tasks:
+            method = Method.load(run_dir / f"seed_{rec['seed']}" / task, device=device)
+            metrics.update(evaluate(method, data, [task]))
+        rec = {**rec, "metrics": metrics}
+        out.append(RunResult(**rec))
+    return out

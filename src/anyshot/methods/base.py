@@ -1,0 +1,432 @@
+"""What every method shares: the :class:`Method` contract and the adversarial training loop.
+
+A method learns from the training samples of a split and then builds a classifier over any set
+of candidate classes:
+
+    method.fit(X, y, attributes, train_classes, epochs=..., on_epoch=...)
+    clf = method.build_classifier(candidates, real_X, real_y)   # -> Classifier
+    clf.predict(X) -> class indices (rows of the attribute table)
+
+Generative methods (:class:`GenerativeMethod`) share one training loop, written once here:
+
+    for each generator step (ceil(n_train / B) per epoch):
+        repeat critic_iter times:                       # critic step
+            L_D = objective.critic_loss(D, x_real, G(a).detach(), a) + method critic terms
+            update D; objective.after_critic_step(D)    # e.g. weight clipping
+        L_G = objective.generator_loss(D(G(a), a)) + method generator terms
+        update G
+
+A subclass supplies the networks and its extra loss terms; it never branches on the objective.
+Their classifiers synthesize ``syn_num`` features per class lacking real data in one batched
+call, join them to the real ones, and train :class:`SoftmaxClassifier` on the method's feature
+map (identity, or a learned encoder such as SRWGAN's M).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from abc import ABC, abstractmethod
+from dataclasses import MISSING, asdict, dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any, Callable, ClassVar, NamedTuple
+
+import numpy as np
+import torch
+from torch import nn
+
+from anyshot.errors import ConfigError, TrainingDivergedError
+from anyshot.evaluation.classifier import ClassifierConfig, SoftmaxClassifier
+from anyshot.io import atomic_write_text, load_tensors, read_json, save_tensors
+from anyshot.objectives.base import AdversarialObjective, LossTerms, OptimizerSpec
+from anyshot.utils import make_generator, resolve_device
+
+__all__ = [
+    "Batch",
+    "Classifier",
+    "EpochCallback",
+    "GenerativeConfig",
+    "GenerativeMethod",
+    "Method",
+    "METHODS",
+    "register_method",
+]
+
+EpochCallback = Callable[[int, dict[str, float]], None]
+
+
+class Classifier(ABC):
+    """A trained classifier over a fixed list of candidate classes."""
+
+    candidates: np.ndarray
+
+    @abstractmethod
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """(n, d) features -> (n,) class indices (rows of the attribute table)."""
+
+
+class Method(ABC):
+    """Base class of every any-shot method."""
+
+    name: ClassVar[str]
+    config_class: ClassVar[type]
+    iterative: ClassVar[bool] = True
+
+    def __init__(self, config: Any = None, *, objective: AdversarialObjective | None = None,
+                 device: str | torch.device = "cpu", seed: int = 0) -> None:
+        self.config = config if config is not None else self.config_class()
+        self.objective = objective
+        self.device = resolve_device(device)
+        self.seed = int(seed)
+
+    @abstractmethod
+    def fit(self, X: np.ndarray, y: np.ndarray, attributes: np.ndarray,
+            train_classes: np.ndarray, *, epochs: int | None = None,
+            on_epoch: EpochCallback | None = None) -> "Method":
+        """Learn from training features X (n, d), labels y (n,) and the attribute table (C, m).
+
+        ``train_classes`` are the classes with real training samples; ``on_epoch(epoch, logs)``
+        is called after every epoch (epochs count from 1).
+        """
+
+    @abstractmethod
+    def build_classifier(self, candidates: np.ndarray, synth_classes: np.ndarray,
+                         real_X: np.ndarray | None = None,
+                         real_y: np.ndarray | None = None) -> Classifier:
+        """A classifier over ``candidates``.
+
+        Generative methods synthesize features for ``synth_classes`` (the unseen / novel
+        candidates) and join the real samples (real_X, real_y) where given: real seen samples in
+        GZSL, the k shots of novel classes in FSL/GFSL.
+        """
+
+
+    # ------------------------------------------------------------------ persistence
+    def state_tensors(self) -> dict[str, torch.Tensor]:
+        """Everything a fitted method needs for inference, as named tensors."""
+        raise NotImplementedError
+
+    def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
+        raise NotImplementedError
+
+    def save(self, directory: str | Path) -> None:
+        """Write ``model.safetensors`` (weights) and ``model.json`` (name, config, seed), atomically."""
+        directory = Path(directory)
+        save_tensors(directory / "model.safetensors", self.state_tensors())
+        desc = {"method": self.name, "config": asdict(self.config), "seed": self.seed,
+                "objective": None if self.objective is None else
+                {"name": self.objective.name, "params": self.objective.params()}}
+        atomic_write_text(directory / "model.json", json.dumps(desc, indent=2, sort_keys=True))
+
+    @staticmethod
+    def load(directory: str | Path, device: str = "cpu") -> "Method":
+        """Rebuild a fitted method saved by :meth:`save`."""
+        from anyshot.methods import make_method
+        from anyshot.objectives import make_objective
+
+        directory = Path(directory)
+        desc = read_json(directory / "model.json")
+        obj = desc.get("objective")
+        objective = make_objective(obj["name"], **obj["params"]) if obj else None
+        method = make_method(desc["method"], desc["config"], objective=objective, device=device,
+                             seed=desc["seed"])
+        method.load_state_tensors(load_tensors(directory / "model.safetensors"))
+        return method
+
+
+METHODS: dict[str, type[Method]] = {}
+
+
+def register_method(cls: type[Method]) -> type[Method]:
+    METHODS[cls.name] = cls
+    return cls
+
+
+class Batch(NamedTuple):
+    """One training batch: features (B, d), class indices (B,), attributes (B, m)."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+    a: torch.Tensor
+
+
+@dataclass
+class GenerativeConfig:
+    """Hyperparameters every generative method has.
+
+    Attributes:
+        epochs: training epochs (an epoch is ceil(n_train / batch_size) generator steps).
+        batch_size: samples per batch B.
+        critic_iter: critic steps per generator step.
+        lr / beta1 / beta2: optimizer of generator and critic; ``None`` takes the adversarial
+            objective's own default (e.g. Adam(1e-4, 0.5, 0.9) for WGAN-GP, RMSProp for WGAN).
+        syn_num: synthetic features per class for the final classifier.
+        classifier: the final classifier's training settings.
+        out: generator output activation (relu | sigmoid | none).
+    """
+
+    epochs: int = 30
+    batch_size: int = 64
+    critic_iter: int = 5
+    lr: float | None = None
+    beta1: float | None = None
+    beta2: float | None = None
+    syn_num: int = 300
+    out: str = "relu"
+    classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
+
+
+def optimizer_spec(config: GenerativeConfig, objective: AdversarialObjective) -> OptimizerSpec:
+    base = objective.default_optimizer
+    b1 = base.betas[0] if config.beta1 is None else config.beta1
+    b2 = base.betas[1] if config.beta2 is None else config.beta2
+    return OptimizerSpec(base.name, base.lr if config.lr is None else config.lr, (b1, b2))
+
+
+class _SyntheticClassifier(Classifier):
+    def __init__(self, candidates: np.ndarray, clf: SoftmaxClassifier,
+                 transform: Callable[[torch.Tensor], torch.Tensor], device: torch.device) -> None:
+        self.candidates = candidates
+        self.clf = clf
+        self.transform = transform
+        self.device = device
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        Xt = torch.as_tensor(np.asarray(X, dtype=np.float32), device=self.device)
+        return self.candidates[self.clf.predict(self.transform(Xt))]
+
+
+class GenerativeMethod(Method):
+    """A feature-generating method trained adversarially with any objective."""
+
+    config: GenerativeConfig
+
+    def __init__(self, config: Any = None, *, objective: AdversarialObjective | None = None,
+                 device: str | torch.device = "cpu", seed: int = 0) -> None:
+        super().__init__(config, objective=objective, device=device, seed=seed)
+        if self.objective is None:
+            from anyshot.objectives import make_objective
+
+            self.objective = make_objective("wgan-gp")
+
+    # ------------------------------------------------------------------ subclass hooks
+    @abstractmethod
+    def _build(self, feature_dim: int, attr_dim: int) -> None:
+        """Create ``self.generator_`` and ``self.critic_`` (and any extra modules)."""
+
+    @abstractmethod
+    def _generate(self, a: torch.Tensor, rng: torch.Generator, *, train: bool) -> torch.Tensor:
+        """Synthetic features (n, d) for attributes a (n, m), drawing noise from ``rng``."""
+
+    def _critic(self, x: torch.Tensor, a: torch.Tensor):
+        """The critic as the objective sees it in the critic step."""
+        return self.critic_(x, a)
+
+    def _critic_for_generator(self, x: torch.Tensor, a: torch.Tensor):
+        """The critic as the generator's adversarial loss sees it (SRWGAN uses the mean code)."""
+        return self.critic_(x, a)
+
+    def _prepare(self, X: torch.Tensor, y: torch.Tensor, A: torch.Tensor,
+                 train_classes: torch.Tensor) -> None:
+        """One-off work before training (pretrained classifiers, prototypes, ...)."""
+
+    def _critic_terms(self, batch: Batch) -> LossTerms | None:
+        """Extra critic loss terms of the method (default: none)."""
+        return None
+
+    def _generator_terms(self, fake: torch.Tensor, batch: Batch, epoch: int) -> LossTerms | None:
+        """Extra generator loss terms of the method (default: none)."""
+        return None
+
+    def _after_critic_step(self, terms: dict[str, float]) -> None:
+        """Hook after each critic update (SRWGAN's dual ascent on beta)."""
+
+    def _generator_parameters(self) -> list[nn.Parameter]:
+        return list(self.generator_.parameters())
+
+    def _critic_parameters(self) -> list[nn.Parameter]:
+        return list(self.critic_.parameters())
+
+    def transform(self, X: torch.Tensor) -> torch.Tensor:
+        """Feature map of the final classifier (identity here; SRWGAN encodes with M)."""
+        return X
+
+    # ------------------------------------------------------------------ training
+    def _sample(self, n: int) -> torch.Tensor:
+        return torch.randint(self.n_train_, (n,), generator=self.rng_, device=self.device)
+
+    def _batch(self) -> Batch:
+        idx = self._sample(self.config.batch_size)
+        y = self.y_train_[idx]
+        return Batch(self.X_train_[idx], y, self.A_[y])
+
+    def fit(self, X, y, attributes, train_classes, *, epochs=None, on_epoch=None):
+        cfg = self.config
+        epochs = cfg.epochs if epochs is None else int(epochs)
+        dev = self.device
+        torch_state = torch.random.get_rng_state()
+        self.rng_ = make_generator(self.seed, dev)
+        self.X_train_ = torch.as_tensor(np.asarray(X, dtype=np.float32), device=dev)
+        self.y_train_ = torch.as_tensor(np.asarray(y, dtype=np.int64), device=dev)
+        self.A_ = torch.as_tensor(np.asarray(attributes, dtype=np.float32), device=dev)
+        self.train_classes_ = torch.as_tensor(np.asarray(train_classes, dtype=np.int64), device=dev)
+        self.n_train_ = self.X_train_.shape[0]
+        self.feature_dim_ = self.X_train_.shape[1]
+        self._build(self.feature_dim_, self.A_.shape[1])
+        self.generator_.to(dev)
+        self.critic_.to(dev)
+        self._prepare(self.X_train_, self.y_train_, self.A_, self.train_classes_)
+        spec = optimizer_spec(cfg, self.objective)
+        self.opt_g_ = spec.build(self._generator_parameters())
+        self.opt_d_ = spec.build(self._critic_parameters())
+        self.history_: list[dict[str, float]] = []
+        steps = max(1, math.ceil(self.n_train_ / cfg.batch_size))
+        for epoch in range(1, epochs + 1):
+            logs = self._train_epoch(epoch, steps)
+            self.history_.append({"epoch": epoch, **logs})
+            if on_epoch is not None:
+                on_epoch(epoch, logs)
+        torch.random.set_rng_state(torch_state)
+        return self
+
+    def _train_epoch(self, epoch: int, steps: int) -> dict[str, float]:
+        sums: dict[str, float] = {}
+
+        def add(terms: dict[str, float]) -> None:
+            for k, v in terms.items():
+                sums[k] = sums.get(k, 0.0) + v
+
+        self.generator_.train()
+        self.critic_.train()
+        for _ in range(steps):
+            for _ in range(self.config.critic_iter):
+                batch = self._batch()
+                with torch.no_grad():
+                    fake = self._generate(batch.a, self.rng_, train=True)
+                terms = self.objective.critic_loss(self._critic, batch.x, fake, batch.a, self.rng_)
+                loss = terms.loss
+                logs = dict(terms.logs)
+                extra = self._critic_terms(batch)
+                if extra is not None:
+                    loss = loss + extra.loss
+                    logs.update(extra.logs)
+                self.opt_d_.zero_grad(set_to_none=True)
+                loss.backward()
+                self.opt_d_.step()
+                self.objective.after_critic_step(self.critic_)
+                self._after_critic_step(logs)
+                add({k: v / self.config.critic_iter for k, v in logs.items()})
+            batch = self._batch()
+            fake = self._generate(batch.a, self.rng_, train=True)
+            adv = self.objective.generator_loss(self._critic_for_generator(fake, batch.a))
+            loss = adv.loss
+            logs = {**adv.logs}
+            extra = self._generator_terms(fake, batch, epoch)
+            if extra is not None:
+                loss = loss + extra.loss
+                logs.update(extra.logs)
+            logs["generator_loss"] = float(loss.detach())
+            self.opt_g_.zero_grad(set_to_none=True)
+            loss.backward()
+            self.opt_g_.step()
+            add(logs)
+        out = {k: v / steps for k, v in sums.items()}
+        bad = [k for k, v in out.items() if not math.isfinite(v)]
+        if bad:
+            raise TrainingDivergedError(
+                f"loss {', '.join(bad)} became NaN/inf in epoch {epoch} of {type(self).__name__}; "
+                "lower the learning rate, check the feature scaling, or use another objective."
+            )
+        return out
+
+    def _modules(self) -> dict[str, nn.Module]:
+        """The networks whose weights make up the method (extended by subclasses)."""
+        return {"generator": self.generator_, "critic": self.critic_}
+
+    def state_tensors(self) -> dict[str, torch.Tensor]:
+        out = {"attributes": self.A_, "train_classes": self.train_classes_,
+               "feature_dim": torch.tensor(self.feature_dim_)}
+        for prefix, module in self._modules().items():
+            out.update({f"{prefix}.{k}": v for k, v in module.state_dict().items()})
+        return out
+
+    def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
+        self.A_ = tensors["attributes"].to(self.device)
+        self.train_classes_ = tensors["train_classes"].to(self.device)
+        self.feature_dim_ = int(tensors["feature_dim"])
+        self.rng_ = make_generator(self.seed, self.device)
+        self._build(self.feature_dim_, int(self.A_.shape[1]))
+        for prefix, module in self._modules().items():
+            state = {k[len(prefix) + 1:]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
+            module.load_state_dict(state)
+            module.to(self.device)
+
+    # ------------------------------------------------------------------ synthesis & inference
+    @torch.no_grad()
+    def synthesize(self, classes: np.ndarray, n_per_class: int, *, seed: int | None = None
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``n_per_class`` features for each class in ``classes``, in one batched call.
+
+        Noise comes from its own generator (``seed``, default the method's seed + 1), so
+        synthesizing never disturbs the training random stream. Returns features (k * n, d) and
+        their class indices (k * n,), on the method's device.
+        """
+        if not hasattr(self, "generator_"):
+            raise RuntimeError("call fit() before synthesize().")
+        cls = torch.as_tensor(np.asarray(classes, dtype=np.int64), device=self.device)
+        y = cls.repeat_interleave(int(n_per_class))
+        rng = make_generator(self.seed + 1 if seed is None else seed, self.device)
+        self.generator_.eval()
+        X = self._generate(self.A_[y], rng, train=False)
+        self.generator_.train()
+        return X, y
+
+    @torch.no_grad()
+    def build_classifier(self, candidates, synth_classes, real_X=None, real_y=None) -> Classifier:
+        candidates = np.asarray(candidates, dtype=np.int64)
+        synth = np.asarray(synth_classes, dtype=np.int64)
+        parts_X: list[torch.Tensor] = []
+        parts_y: list[torch.Tensor] = []
+        if real_X is not None and len(real_X):
+            rx = torch.as_tensor(np.asarray(real_X, dtype=np.float32), device=self.device)
+            ry = np.asarray(real_y, dtype=np.int64)
+            parts_X.append(self.transform(rx))
+            parts_y.append(torch.as_tensor(ry, device=self.device))
+        if synth.size:
+            sx, sy = self.synthesize(synth, self.config.syn_num)
+            parts_X.append(self.transform(sx))
+            parts_y.append(sy)
+        X = torch.cat(parts_X)
+        y = torch.cat(parts_y)
+        lookup = torch.full((int(self.A_.shape[0]),), -1, dtype=torch.int64, device=self.device)
+        lookup[torch.as_tensor(candidates, device=self.device)] = torch.arange(
+            candidates.size, device=self.device)
+        local = lookup[y]
+        if (local < 0).any():
+            raise ConfigError("real samples of classes outside the candidate set were given.")
+        with torch.enable_grad():
+            clf = SoftmaxClassifier(self.config.classifier, seed=self.seed + 1, device=self.device)
+            clf.fit(X, local, candidates.size)
+        return _SyntheticClassifier(candidates, clf, self.transform, self.device)
+
+
+def config_from_dict(cls: type, params: dict[str, Any], where: str) -> Any:
+    """Build dataclass ``cls`` from ``params``; unknown keys are errors naming the valid ones."""
+    valid = {f.name: f for f in fields(cls)}
+    unknown = sorted(set(params) - set(valid))
+    if unknown:
+        raise ConfigError(
+            f"unknown key(s) {', '.join(map(repr, unknown))} in {where}; valid keys: "
+            f"{', '.join(sorted(valid))}."
+        )
+    kwargs = dict(params)
+    for f in fields(cls):
+        value = kwargs.get(f.name)
+        if isinstance(value, dict):
+            default = f.default_factory() if f.default_factory is not MISSING else f.default
+            if is_dataclass(default):
+                kwargs[f.name] = config_from_dict(type(default), value, f"{where}.{f.name}")
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        raise ConfigError(f"bad value in {where}: {exc}") from exc

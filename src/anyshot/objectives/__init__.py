@@ -1,0 +1,20 @@
+"""Adversarial objectives (swappable by name) and auxiliary losses."""
+
+from anyshot.objectives.base import (
+    OBJECTIVES,
+    AdversarialObjective,
+    LossTerms,
+    OptimizerSpec,
+    make_objective,
+    register_objective,
+)
+from anyshot.objectives import wgan_gp  # noqa: F401  (registers "wgan-gp")
+
+__all__ = [
+    "OBJECTIVES",
+    "AdversarialObjective",
+    "LossTerms",
+    "OptimizerSpec",
+    "make_objective",
+    "register_objective",
+]

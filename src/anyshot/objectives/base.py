@@ -1,0 +1,131 @@
+"""The adversarial-objective interface and its registry.
+
+An objective is an object chosen by name (``make_objective("wgan-gp")``); a method never checks
+which one it was given. It supplies:
+
+* :attr:`critic_kind`: the critic architecture it needs (``"score"`` or ``"autoencoder"``,
+  see :mod:`anyshot.nn.critic`);
+* :meth:`critic_loss`: the critic's loss on a real and a fake batch, including any penalty;
+* :meth:`generator_loss`: the adversarial part of the generator's loss;
+* :meth:`after_critic_step`: a constraint applied after each critic update (weight clipping);
+* :attr:`default_optimizer`: the optimizer its paper trains with.
+
+Losses come back as :class:`LossTerms`: the tensor to back-propagate plus named float
+diagnostics (critic loss, Wasserstein estimate, penalty, energy gap, ...) that the trainer records
+per epoch.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar, Iterable
+
+import torch
+from torch import nn
+
+from anyshot.errors import ConfigError
+from anyshot.nn.critic import CriticOutput
+
+Critic = Callable[[torch.Tensor, torch.Tensor], CriticOutput]
+
+__all__ = [
+    "AdversarialObjective",
+    "Critic",
+    "LossTerms",
+    "OptimizerSpec",
+    "OBJECTIVES",
+    "make_objective",
+    "register_objective",
+]
+
+
+@dataclass(frozen=True)
+class LossTerms:
+    """A loss to back-propagate and the named diagnostics that go with it."""
+
+    loss: torch.Tensor
+    logs: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OptimizerSpec:
+    """An optimizer by name with its hyperparameters: ``adam`` (lr, betas) or ``rmsprop`` (lr)."""
+
+    name: str = "adam"
+    lr: float = 1e-4
+    betas: tuple[float, float] = (0.5, 0.999)
+
+    def build(self, params: Iterable[nn.Parameter]) -> torch.optim.Optimizer:
+        if self.name == "adam":
+            return torch.optim.Adam(params, lr=self.lr, betas=self.betas)
+        if self.name == "rmsprop":
+            return torch.optim.RMSprop(params, lr=self.lr)
+        raise ConfigError(f"unknown optimizer {self.name!r}; choose 'adam' or 'rmsprop'.")
+
+
+class AdversarialObjective(ABC):
+    """Base class of adversarial objectives; subclasses register themselves by ``name``."""
+
+    name: ClassVar[str]
+    critic_kind: ClassVar[str] = "score"
+    default_optimizer: ClassVar[OptimizerSpec] = OptimizerSpec()
+
+    @abstractmethod
+    def critic_loss(
+        self,
+        critic: Critic,
+        real: torch.Tensor,
+        fake: torch.Tensor,
+        attributes: torch.Tensor,
+        generator: torch.Generator,
+    ) -> LossTerms:
+        """Loss of the critic on a real batch (n, d) and a detached fake batch (n, d).
+
+        ``attributes`` (n, m) condition both batches; ``generator`` drives any randomness
+        (interpolation weights), so results are reproducible.
+        """
+
+    @abstractmethod
+    def generator_loss(self, fake_out: CriticOutput) -> LossTerms:
+        """The adversarial part of the generator loss, from the critic's output on fakes."""
+
+    def after_critic_step(self, critic: nn.Module) -> None:
+        """A constraint applied after every critic optimizer step (default: none)."""
+
+    def params(self) -> dict[str, Any]:
+        """The objective's hyperparameters (recorded with every result)."""
+        return {}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.params().items())
+        return f"{type(self).__name__}({args})"
+
+
+OBJECTIVES: dict[str, type[AdversarialObjective]] = {}
+
+
+def register_objective(cls: type[AdversarialObjective]) -> type[AdversarialObjective]:
+    """Class decorator: make an objective available to :func:`make_objective` by its name."""
+    OBJECTIVES[cls.name] = cls
+    return cls
+
+
+def make_objective(name: str, **params: Any) -> AdversarialObjective:
+    """Build an objective by name; unknown names and parameters are errors naming valid ones."""
+    key = name.lower().replace("_", "-")
+    if key not in OBJECTIVES:
+        raise ConfigError(
+            f"unknown adversarial objective {name!r}; valid objectives: {', '.join(sorted(OBJECTIVES))}."
+        )
+    cls = OBJECTIVES[key]
+    try:
+        return cls(**params)
+    except TypeError as exc:
+        import inspect
+
+        valid = [p for p in inspect.signature(cls).parameters]
+        raise ConfigError(
+            f"objective {key!r} got unexpected parameters {sorted(params)}; valid parameters: "
+            f"{', '.join(valid) or '(none)'}."
+        ) from exc

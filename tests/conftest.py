@@ -1,0 +1,20 @@
+"""Shared pytest fixtures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+#: ../shared/data seen from the repository root (tests/ -> repo root -> its parent).
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The folder of small public data files (``../shared/data``); skips the test when absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(
+            f"shared data not found at {SHARED_DATA}; tests of real files need ../shared/data"
+        )
+    return SHARED_DATA
