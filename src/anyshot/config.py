@@ -200,7 +200,9 @@ def load_config(source: str | Path | dict[str, Any], overrides: dict[str, Any] |
         node = raw
         parts = dotted.split(".")
         for part in parts[:-1]:
-            node = node.setdefault(part, {})
+            if not isinstance(node.get(part), dict):
+                node[part] = {}
+            node = node[part]
         node[parts[-1]] = value
     return _build(ExperimentConfig, raw, "config").validate()
 

@@ -221,7 +221,8 @@ def test_feature_count_must_match_the_split(tmp_path: Path, shared_data: Path, n
     labels = _labels(_split(shared_data))
     labels = np.concatenate([labels, labels[-5:]])  # room for the longer variant
     _write_res101(d / "res101.mat", labels, n_rows=n_rows)
-    with pytest.raises(DataError, match=f"largest index .* is {N_AWA2} but res101.mat has {n_rows}"):
+    msg = f"largest index .* is {N_AWA2} but res101.mat has {n_rows}"
+    with pytest.raises(DataError, match=msg):
         load_xlsa17(d)
 
 

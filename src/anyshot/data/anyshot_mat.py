@@ -29,7 +29,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import scipy.io as sio
@@ -141,6 +140,8 @@ def _labels(
             label_base = 0
         elif lo >= 1 and hi == n_classes:
             label_base = 1
+        elif lo < 0 or hi > n_classes:
+            label_base = 0  # fits neither base; reported below
         else:
             raise DataError(
                 f"cannot tell whether the labels in {path} are 0-based or 1-based: they range "
@@ -152,8 +153,8 @@ def _labels(
     y = lab - label_base
     if y.min() < 0 or y.max() >= n_classes:
         raise DataError(
-            f"labels in {path} range {lo}..{hi}, which as {label_base}-based labels do not fit the "
-            f"{n_classes} attribute rows of the split file: the features file does not match it."
+            f"labels in {path} range {lo}..{hi}, which do not fit the {n_classes} attribute rows "
+            f"of the split file as {label_base}-based labels: the features file does not match it."
         )
     return y, label_base
 

@@ -1,0 +1,59 @@
+import pytest
+
+from anyshot.config import list_presets, load_config
+from anyshot.errors import ConfigError
+
+
+def test_every_shipped_preset_loads():
+    names = list_presets()
+    assert "clswgan/synthetic" in names and "attribute-regression/synthetic" in names
+    for name in names:
+        cfg = load_config(name)
+        assert cfg.method.name
+
+
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        ({"dataa": {}}, "unknown key\\(s\\) 'dataa' in config; valid keys: data, method"),
+        ({"data": {"name": "synthetic", "parms": {}}}, "'parms' in data"),
+        ({"data": {"name": "synthetic", "params": {"n_clases": 3}}},
+         "'n_clases' in data.params for dataset 'synthetic'; valid keys: n_classes"),
+        ({"data": {"name": "imagenet"}}, "unknown dataset 'imagenet'; valid datasets: synthetic"),
+        ({"method": {"name": "clswgan", "params": {"epoch": 3}}},
+         "'epoch' in method 'clswgan'; valid keys: .*epochs"),
+        ({"method": {"name": "clswgan", "params": {"classifier": {"lr2": 1}}}},
+         "'lr2' in method 'clswgan'.classifier"),
+        ({"method": {"name": "gan9000"}}, "unknown method 'gan9000'; valid methods: "),
+        ({"objective": {"name": "lsgan"}}, "unknown adversarial objective 'lsgan'; valid objectives: "),
+        ({"evaluation": {"protocol": "best-on-test"}}, "protocol 'best-on-test' is unknown"),
+        ({"evaluation": {"tasks": ["zsl", "detection"]}}, "unknown task 'detection'"),
+        ({"evaluation": {"seeds": []}}, "seeds is empty"),
+        ({"evaluation": {"seeds": "0"}}, "seeds has an invalid value"),
+        ({"evaluation": {"validation": {"unseen_fraction": 1.5}}}, "unseen_fraction has an invalid value"),
+        ({"device": "tpu"}, "device 'tpu' is unknown"),
+        ({"data": {"name": "synthetic", "scaling": "zscore"}}, "data.scaling 'zscore' is unknown"),
+    ],
+)
+def test_strict_validation_names_the_key(raw, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(raw)
+
+
+def test_missing_config_file_is_a_clear_error(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "nope.yaml")
+    with pytest.raises(ConfigError, match="no config file or preset named 'clswgan/mars'"):
+        load_config("clswgan/mars")
+
+
+def test_invalid_yaml(tmp_path):
+    p = tmp_path / "bad.yaml"
+    p.write_text("data: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(p)
+
+
+def test_overrides_apply_dotted_keys():
+    cfg = load_config("clswgan/synthetic", {"method.params.epochs": 3, "evaluation.seeds": [4]})
+    assert cfg.method.params["epochs"] == 3 and cfg.evaluation.seeds == [4]
