@@ -123,6 +123,126 @@ def evaluate(
 
 
 @app.command()
+def validate(
+    manifest: Annotated[Path, typer.Argument(help="a YAML/JSON data manifest")],
+) -> None:
+    """Check a data manifest and its files; explain every problem found."""
+    from anyshot.data.manifest import load_manifest, validate_manifest
+
+    problems = validate_manifest(manifest)
+    if problems:
+        typer.secho(f"{manifest}: {len(problems)} problem(s)", fg=typer.colors.RED, err=True)
+        for p in problems:
+            typer.echo(f"- {p}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{manifest}: OK")
+    typer.echo(load_manifest(manifest).summary())
+
+
+@app.command("example-data")
+def example_data(
+    folder: Annotated[Path, typer.Argument(help="folder to write the example files into")],
+    seed: Annotated[int, typer.Option(help="seed of the synthetic benchmark")] = 0,
+) -> None:
+    """Write example CSV files and a manifest (the synthetic benchmark as user data)."""
+    from anyshot.data.synthetic import write_example_files
+
+    for name, path in sorted(write_example_files(folder, seed=seed).items()):
+        typer.echo(str(path))
+
+
+@app.command()
+def predict(
+    features: Annotated[Path, typer.Option(help="training features CSV/Parquet with a label column")],
+    classes: Annotated[Path, typer.Option(help="class-attribute table CSV/Parquet with a class column")],
+    input: Annotated[Path, typer.Option("--input", help="samples to classify (CSV/Parquet/NPY)")],
+    out: Annotated[Path, typer.Option(help="where to write the predictions (CSV)")],
+    method: Annotated[str, typer.Option(help="clswgan | attribute-regression | dap | ...")] = "clswgan",
+    objective: Annotated[str, typer.Option(help="wgan | wgan-gp | ebgan")] = "wgan-gp",
+    epochs: Annotated[Optional[int], typer.Option(help="training epochs")] = None,
+    label_column: Annotated[str, typer.Option(help="label column of --features")] = "label",
+    class_column: Annotated[str, typer.Option(help="class column of --classes")] = "class",
+    zsl: Annotated[bool, typer.Option(help="predict among unseen classes only")] = False,
+    device: Annotated[str, typer.Option(help="cpu | cuda | auto")] = "cpu",
+    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+) -> None:
+    """Fit on labelled features + class attributes, predict labels (unseen classes included)."""
+    from anyshot.data.manifest import read_table
+    from anyshot.estimator import AnyShotClassifier
+
+    try:
+        train = read_table(features)
+        if label_column not in train.columns:
+            raise AnyShotError(f"{features} has no label column {label_column!r}; set --label-column.")
+        table = read_table(classes)
+        if class_column not in table.columns:
+            raise AnyShotError(f"{classes} has no class column {class_column!r}; set --class-column.")
+        attrs = table.set_index(class_column)
+        clf = AnyShotClassifier(method=method, objective=objective, epochs=epochs,
+                                generalized=not zsl, device=device, random_state=seed)
+        clf.fit(train.drop(columns=[label_column]), train[label_column].astype(str), class_attributes=attrs)
+        new = read_table(input)
+        pred = clf.predict(new.drop(columns=[label_column], errors="ignore"))
+        import pandas as pd
+
+        pd.DataFrame({"prediction": pred}).to_csv(out, index=False)
+        typer.echo(f"wrote {len(pred)} predictions to {out}")
+    except AnyShotError as exc:
+        _fail(exc)
+
+
+@app.command()
+def generate(
+    model: Annotated[Path, typer.Argument(help="a model folder: seed_<s>/<task>/ of a run, or an estimator saved with save()")],
+    classes: Annotated[str, typer.Option(help="comma-separated class names (or attribute-row indices)")],
+    n: Annotated[int, typer.Option(help="features per class")] = 100,
+    out: Annotated[Path, typer.Option(help="output file: .npy, .parquet or .csv")] = Path("synthetic_features.parquet"),
+    seed: Annotated[int, typer.Option(help="noise seed")] = 0,
+) -> None:
+    """Write synthetic features for given classes, for your own downstream classifier."""
+    import numpy as np
+    import pandas as pd
+
+    from anyshot.io import read_json
+    from anyshot.methods import Method
+
+    try:
+        method = Method.load(model)
+        if not hasattr(method, "synthesize"):
+            raise AnyShotError(f"method {method.name!r} is not generative; it cannot synthesize features.")
+        names: list = []
+        shift = scale = None
+        if (model / "estimator.json").is_file():
+            state = read_json(model / "estimator.json")
+            names = [str(l) for l in state["attribute_labels"]]
+            shift, scale = np.array(state["shift"]), np.array(state["scale"])
+        wanted = [c.strip() for c in classes.split(",") if c.strip()]
+        idx = []
+        for c in wanted:
+            if c in names:
+                idx.append(names.index(c))
+            elif c.isdigit() and int(c) < int(method.A_.shape[0]):
+                idx.append(int(c))
+            else:
+                raise AnyShotError(f"unknown class {c!r}; known classes: {', '.join(names[:20]) or 'attribute-row indices 0..' + str(int(method.A_.shape[0]) - 1)}.")
+        X, y = method.synthesize(np.array(idx), n, seed=seed)
+        X = X.cpu().numpy().astype(np.float64)
+        if shift is not None:
+            X = X * scale + shift  # back to the user's feature scale
+        labels = np.array([names[i] if names else i for i in y.cpu().numpy()])
+        if out.suffix == ".npy":
+            np.save(out, X.astype(np.float32))
+            np.save(out.with_name(out.stem + "_labels.npy"), labels.astype(str))
+        else:
+            df = pd.DataFrame(X, columns=[f"f{j}" for j in range(X.shape[1])])
+            df["label"] = labels
+            df.to_parquet(out) if out.suffix in (".parquet", ".pq") else df.to_csv(out, index=False)
+        typer.echo(f"wrote {X.shape[0]} features ({len(idx)} classes x {n}) to {out}")
+    except AnyShotError as exc:
+        _fail(exc)
+
+
+@app.command()
 def presets() -> None:
     """List the config presets shipped with anyshot."""
     from anyshot.config import list_presets

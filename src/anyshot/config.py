@@ -42,9 +42,18 @@ PRESET_DIR = Path(__file__).resolve().parent / "configs"
 
 @dataclass
 class DataConfig:
+    """Dataset by name with its loader's arguments.
+
+    ``shots``: turn the split into a k-shot split (FSL/GFSL) by moving k samples of every unseen
+    class into training (:meth:`AnyShotData.with_shots`, drawn with ``shots_seed``); ``None``
+    keeps the loader's split.
+    """
+
     name: str = "synthetic"
     params: dict[str, Any] = field(default_factory=dict)
     scaling: str = "minmax"
+    shots: int | None = None
+    shots_seed: int = 0
 
 
 @dataclass
@@ -158,6 +167,8 @@ def _check_types(obj: Any, where: str) -> None:
         "unseen_fraction": lambda v: isinstance(v, (int, float)) and 0 < v < 1,
         "holdout_fraction": lambda v: isinstance(v, (int, float)) and 0 < v < 1,
         "use_dataset_val": lambda v: isinstance(v, bool),
+        "shots": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+        "shots_seed": lambda v: isinstance(v, int),
     }
     for f in fields(obj):
         check = simple.get(f.name)

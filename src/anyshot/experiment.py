@@ -40,6 +40,8 @@ Progress = Callable[[str, int, int], None]
 def prepare_data(config: ExperimentConfig) -> AnyShotData:
     """Load the configured dataset and scale its features with training statistics."""
     data = load_dataset(config.data.name, **config.data.params)
+    if config.data.shots is not None:
+        data = data.with_shots(config.data.shots, seed=config.data.shots_seed)
     return scale_features(data, config.data.scaling)
 
 

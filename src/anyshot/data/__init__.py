@@ -2,6 +2,7 @@
 
 from anyshot.data.anyshot_mat import load_anyshot_mat
 from anyshot.data.dataset import AnyShotData
+from anyshot.data.manifest import load_manifest, validate_manifest
 from anyshot.data.registry import DATASETS, load_dataset
 from anyshot.data.synthetic import make_synthetic
 from anyshot.data.tep import TEP_GROUPS, load_tep
@@ -14,6 +15,8 @@ __all__ = [
     "TEP_GROUPS",
     "load_anyshot_mat",
     "load_dataset",
+    "load_manifest",
+    "validate_manifest",
     "load_tep",
     "load_xlsa17",
     "make_synthetic",

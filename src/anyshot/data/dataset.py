@@ -260,6 +260,39 @@ class AnyShotData:
             raise DataError("a feature transform must keep the number of samples")
         return replace(self, X=np.ascontiguousarray(X, dtype=np.float32), meta={**self.meta, **meta})
 
+    def with_shots(self, k: int, seed: int = 0) -> "AnyShotData":
+        """A k-shot split (FSL/GFSL): k samples of each unseen class move from ``test_unseen``
+        into ``trainval``, drawn reproducibly from ``seed``; the rest stay test samples.
+
+        Any shots the split already had are returned to the pool first, so ``with_shots(0)``
+        gives the zero-shot split back.
+        """
+        k = int(k)
+        if k < 0:
+            raise DataError(f"k (shots per unseen class) must be >= 0, got {k}.")
+        pool = np.concatenate([self.test_unseen, self.shots])
+        yp = self.y[pool]
+        counts = np.bincount(yp, minlength=self.n_classes)[self.unseen]
+        if k and counts.min() <= k:
+            worst = self.unseen[np.argmin(counts)]
+            raise DataError(
+                f"k={k} shots need more than k samples of every unseen class, but class "
+                f"{self.class_names[worst]!r} has only {counts.min()} (k must be at most "
+                f"{counts.min() - 1} so that a test sample remains)."
+            )
+        rng = np.random.default_rng(seed)
+        order = np.lexsort((rng.random(pool.size), yp))
+        pool, yp = pool[order], yp[order]
+        rank = np.arange(pool.size) - np.searchsorted(yp, yp, side="left")
+        shot = rank < k
+        return AnyShotData.create(
+            self.X, self.y, self.attributes, seen=self.seen, unseen=self.unseen,
+            trainval=np.sort(np.concatenate([self.train_seen, pool[shot]])),
+            test_seen=self.test_seen, test_unseen=np.sort(pool[~shot]),
+            class_names=self.class_names, name=self.name,
+            meta={**self.meta, "shots": k, "shots_seed": seed},
+        )
+
     def validation_view(
         self,
         *,

@@ -13,6 +13,7 @@ __all__ = ["DATASETS", "load_dataset", "check_loader_params"]
 
 def _loaders() -> dict[str, Callable[..., AnyShotData]]:
     from anyshot.data.anyshot_mat import load_anyshot_mat
+    from anyshot.data.manifest import load_manifest
     from anyshot.data.synthetic import make_synthetic
     from anyshot.data.tep import load_tep
     from anyshot.data.xlsa17 import load_xlsa17
@@ -22,10 +23,11 @@ def _loaders() -> dict[str, Callable[..., AnyShotData]]:
         "tep": load_tep,
         "xlsa17": load_xlsa17,
         "anyshot-mat": load_anyshot_mat,
+        "manifest": load_manifest,
     }
 
 
-DATASETS = ("synthetic", "tep", "xlsa17", "anyshot-mat")
+DATASETS = ("synthetic", "tep", "xlsa17", "anyshot-mat", "manifest")
 
 
 def _loader(name: str) -> Callable[..., AnyShotData]:

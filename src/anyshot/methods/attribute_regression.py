@@ -37,9 +37,10 @@ class _NearestAttributeClassifier(Classifier):
         self.ridge = ridge
         self.prototypes = _unit_rows(attributes[candidates])
 
-    def predict(self, X: np.ndarray) -> np.ndarray:
+    def scores(self, X: np.ndarray) -> np.ndarray:
+        """Cosine similarity between predicted and class attributes."""
         pred = _unit_rows(self.ridge.predict(np.asarray(X, dtype=np.float64)))
-        return self.candidates[np.argmax(pred @ self.prototypes.T, axis=1)]
+        return pred @ self.prototypes.T
 
 
 @register_method

@@ -61,8 +61,24 @@ class Classifier(ABC):
     candidates: np.ndarray
 
     @abstractmethod
+    def scores(self, X: np.ndarray) -> np.ndarray:
+        """(n, d) features -> (n, K) scores, one column per candidate (higher = more likely)."""
+
     def predict(self, X: np.ndarray) -> np.ndarray:
         """(n, d) features -> (n,) class indices (rows of the attribute table)."""
+        return self.candidates[np.argmax(self.scores(X), axis=1)]
+
+    def state_tensors(self) -> dict[str, torch.Tensor]:
+        """Weights of the classifier itself, if it has any beyond the method's (for saving)."""
+        return {}
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """(n, K) softmax of the scores (calibrated for the softmax classifier of generative
+        methods; a monotone normalisation of similarity scores for the others)."""
+        s = self.scores(X)
+        s = s - s.max(axis=1, keepdims=True)
+        e = np.exp(s)
+        return e / e.sum(axis=1, keepdims=True)
 
 
 class Method(ABC):
@@ -100,6 +116,12 @@ class Method(ABC):
         GZSL, the k shots of novel classes in FSL/GFSL.
         """
 
+
+    def restore_classifier(self, candidates: np.ndarray, synth_classes: np.ndarray,
+                           tensors: dict[str, torch.Tensor]) -> Classifier:
+        """Rebuild a saved classifier from :meth:`Classifier.state_tensors` output. Methods
+        whose classifiers hold no weights of their own simply build it again."""
+        return self.build_classifier(candidates, synth_classes)
 
     # ------------------------------------------------------------------ persistence
     def state_tensors(self) -> dict[str, torch.Tensor]:
@@ -191,9 +213,13 @@ class _SyntheticClassifier(Classifier):
         self.transform = transform
         self.device = device
 
-    def predict(self, X: np.ndarray) -> np.ndarray:
+    def state_tensors(self) -> dict[str, torch.Tensor]:
+        return {f"classifier.{k}": v for k, v in self.clf.model_.state_dict().items()}
+
+    @torch.no_grad()
+    def scores(self, X: np.ndarray) -> np.ndarray:
         Xt = torch.as_tensor(np.asarray(X, dtype=np.float32), device=self.device)
-        return self.candidates[self.clf.predict(self.transform(Xt))]
+        return self.clf.logits(self.transform(Xt)).cpu().numpy()
 
 
 class GenerativeMethod(Method):
@@ -360,6 +386,14 @@ class GenerativeMethod(Method):
             state = {k[len(prefix) + 1:]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
             module.load_state_dict(state)
             module.to(self.device)
+
+    def restore_classifier(self, candidates, synth_classes, tensors) -> Classifier:
+        state = {k[len("classifier."):]: v for k, v in tensors.items() if k.startswith("classifier.")}
+        clf = SoftmaxClassifier(self.config.classifier, seed=self.seed + 1, device=self.device)
+        clf.model_ = nn.Linear(state["weight"].shape[1], state["weight"].shape[0]).to(self.device)
+        clf.model_.load_state_dict(state)
+        return _SyntheticClassifier(np.asarray(candidates, dtype=np.int64), clf, self.transform,
+                                    self.device)
 
     # ------------------------------------------------------------------ synthesis & inference
     @torch.no_grad()

@@ -41,7 +41,8 @@ class _DAPClassifier(Classifier):
         self.method = method
         self.candidates = candidates
 
-    def predict(self, X: np.ndarray) -> np.ndarray:
+    def scores(self, X: np.ndarray) -> np.ndarray:
+        """The DAP log-score of every candidate class."""
         m = self.method
         logp1 = m.attribute_log_proba(np.asarray(X, dtype=np.float64))  # (n, K) log p(a=1|x)
         p1 = np.clip(np.exp(logp1), m.config.prob_clip, 1 - m.config.prob_clip)
@@ -49,7 +50,7 @@ class _DAPClassifier(Classifier):
         prior = np.clip(m.prior_, m.config.prob_clip, 1 - m.config.prob_clip)
         score = np.log(p1) @ B.T + np.log1p(-p1) @ (1 - B).T
         score -= (np.log(prior) @ B.T + np.log1p(-prior) @ (1 - B).T)[None, :]
-        return self.candidates[np.argmax(score, axis=1)]
+        return score
 
 
 @register_method
