@@ -157,8 +157,9 @@ def predict(
     classes: Annotated[Path, typer.Option(help="class-attribute table CSV/Parquet with a class column")],
     input: Annotated[Path, typer.Option("--input", help="samples to classify (CSV/Parquet/NPY)")],
     out: Annotated[Path, typer.Option(help="where to write the predictions (CSV)")],
-    method: Annotated[str, typer.Option(help="clswgan | attribute-regression | dap | ...")] = "clswgan",
-    objective: Annotated[str, typer.Option(help="wgan | wgan-gp | ebgan")] = "wgan-gp",
+    preset: Annotated[Optional[str], typer.Option(help="start from a shipped config, e.g. clswgan/synthetic")] = None,
+    method: Annotated[Optional[str], typer.Option(help="clswgan | attribute-regression | dap | ...")] = None,
+    objective: Annotated[Optional[str], typer.Option(help="wgan | wgan-gp | ebgan")] = None,
     epochs: Annotated[Optional[int], typer.Option(help="training epochs")] = None,
     label_column: Annotated[str, typer.Option(help="label column of --features")] = "label",
     class_column: Annotated[str, typer.Option(help="class column of --classes")] = "class",
@@ -178,7 +179,7 @@ def predict(
         if class_column not in table.columns:
             raise AnyShotError(f"{classes} has no class column {class_column!r}; set --class-column.")
         attrs = table.set_index(class_column)
-        clf = AnyShotClassifier(method=method, objective=objective, epochs=epochs,
+        clf = AnyShotClassifier(method=method, objective=objective, preset=preset, epochs=epochs,
                                 generalized=not zsl, device=device, random_state=seed)
         clf.fit(train.drop(columns=[label_column]), train[label_column].astype(str), class_attributes=attrs)
         new = read_table(input)

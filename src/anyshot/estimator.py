@@ -85,9 +85,14 @@ class AnyShotClassifier(ClassifierMixin, BaseEstimator):
     """Any-shot classifier: a generative (or attribute-based) method + a final classifier.
 
     Args:
-        method: ``clswgan``, ``srwgan``, ``attribute-regression`` or ``dap``.
-        objective: adversarial objective of generative methods (``wgan``, ``wgan-gp``, ``ebgan``).
-        method_params: the method's hyperparameters (see its config class).
+        method: ``clswgan``, ``srwgan``, ``attribute-regression`` or ``dap`` (default: the
+            preset's method, else ``clswgan``).
+        objective: adversarial objective of generative methods (``wgan``, ``wgan-gp``,
+            ``ebgan``; default: the preset's, else ``wgan-gp``).
+        preset: a shipped config (``anyshot presets``) whose method, objective and
+            hyperparameters are the starting point; explicit arguments override it.
+        method_params: the method's hyperparameters (see its config class), merged over the
+            preset's.
         objective_params: the objective's hyperparameters.
         epochs: training epochs (overrides ``method_params["epochs"]``).
         generalized: predict among seen and unseen classes (GZSL/GFSL); ``False`` predicts
@@ -97,12 +102,14 @@ class AnyShotClassifier(ClassifierMixin, BaseEstimator):
         random_state: seed of every random draw.
     """
 
-    def __init__(self, method: str = "clswgan", objective: str | None = "wgan-gp",
+    def __init__(self, method: str | None = None, objective: str | None = None,
+                 preset: str | None = None,
                  method_params: dict | None = None, objective_params: dict | None = None,
                  epochs: int | None = None, generalized: bool = True, scaling: str = "minmax",
                  device: str = "cpu", random_state: int = 0) -> None:
         self.method = method
         self.objective = objective
+        self.preset = preset
         self.method_params = method_params
         self.objective_params = objective_params
         self.epochs = epochs
@@ -115,15 +122,26 @@ class AnyShotClassifier(ClassifierMixin, BaseEstimator):
     def _build_method(self) -> Method:
         from anyshot.methods import METHODS
 
-        params = dict(self.method_params or {})
-        key = self.method.lower().replace("_", "-")
+        method, objective, params, obj_params = "clswgan", "wgan-gp", {}, {}
+        if self.preset is not None:
+            from anyshot.config import load_config
+
+            cfg = load_config(self.preset)
+            method, params = cfg.method.name, dict(cfg.method.params)
+            if cfg.objective is not None:
+                objective, obj_params = cfg.objective.name, dict(cfg.objective.params)
+        if self.method is not None and self.method != method:
+            method, params = self.method, {}
+        if self.objective is not None and self.objective != objective:
+            objective, obj_params = self.objective, {}
+        params.update(self.method_params or {})
+        obj_params.update(self.objective_params or {})
+        key = method.lower().replace("_", "-")
         is_generative = key in METHODS and METHODS[key].iterative
         if self.epochs is not None and is_generative:
             params["epochs"] = int(self.epochs)
-        obj = None
-        if is_generative and self.objective is not None:
-            obj = make_objective(self.objective, **(self.objective_params or {}))
-        return make_method(self.method, params, objective=obj, device=self.device,
+        obj = make_objective(objective, **obj_params) if is_generative else None
+        return make_method(method, params, objective=obj, device=self.device,
                            seed=int(self.random_state))
 
     def _scale(self, X: np.ndarray) -> np.ndarray:
