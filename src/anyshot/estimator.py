@@ -28,12 +28,14 @@ import numpy as np
 import pandas as pd
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from anyshot.data.dataset import AnyShotData
 from anyshot.errors import DataError
 from anyshot.io import atomic_write_text, load_tensors, read_json, save_tensors
 from anyshot.methods import Method, make_method
+from anyshot.methods.base import Classifier
 from anyshot.objectives import make_objective
 
 __all__ = ["AnyShotClassifier", "attribute_table"]
@@ -79,6 +81,14 @@ def attribute_table(class_attributes: Any, attribute_classes: Sequence[Hashable]
         raise DataError(f"attribute columns {const[:10].tolist()} are constant across classes and "
                         "carry no information; drop them from class_attributes.")
     return labels, A
+
+
+class _ConstantClassifier(Classifier):
+    def __init__(self, candidates: np.ndarray) -> None:
+        self.candidates = candidates
+
+    def scores(self, X: np.ndarray) -> np.ndarray:
+        return np.zeros((len(X), 1))
 
 
 class AnyShotClassifier(ClassifierMixin, BaseEstimator):
@@ -148,37 +158,29 @@ class AnyShotClassifier(ClassifierMixin, BaseEstimator):
         return ((X - self.shift_) / self.scale_).astype(np.float32)
 
     def _check_X(self, X: Any, fitting: bool = False) -> np.ndarray:
+        """scikit-learn's input validation (2-D, numeric, finite, non-empty, not sparse, same
+        feature count as in fit), raised as DataError (a ValueError)."""
         if isinstance(X, pd.DataFrame):
             X = X.to_numpy()
         try:
-            X = np.asarray(X, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise DataError(f"X must be numeric: {exc}") from exc
-        if X.ndim != 2:
-            raise DataError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}; reshape "
-                            "a single sample with X.reshape(1, -1).")
-        if X.shape[0] == 0:
-            raise DataError("X has 0 samples; at least one is required.")
-        if not np.isfinite(X).all():
-            rows = np.unique(np.nonzero(~np.isfinite(X))[0])
-            raise DataError(f"X has NaN/inf values in rows {rows[:10].tolist()}; remove or impute them.")
-        if not fitting and X.shape[1] != self.n_features_in_:
-            raise DataError(f"X has {X.shape[1]} features, but AnyShotClassifier was fitted with "
-                            f"{self.n_features_in_} features.")
-        return X
+            return validate_data(self, X, reset=fitting, dtype=np.float64, ensure_all_finite=True)
+        except ValueError as exc:
+            raise DataError(str(exc)) from exc
 
     # ------------------------------------------------------------------ fit / predict
     def fit(self, X: Any, y: Any, class_attributes: Any = None,
             unseen_classes: Sequence[Hashable] | None = None,
             attribute_classes: Sequence[Hashable] | None = None) -> "AnyShotClassifier":
         """Learn from features X (n, d), labels y (n,) and the class-attribute table."""
-        X = self._check_X(X, fitting=True)
-        y = np.asarray(y)
-        if y.ndim != 1:
-            y = y.ravel() if y.ndim == 2 and y.shape[1] == 1 else y
-        if y.ndim != 1 or y.shape[0] != X.shape[0]:
-            raise DataError(f"y must be 1-D with one label per row of X ({X.shape[0]}), got shape "
-                            f"{np.shape(y)}.")
+        if isinstance(X, pd.DataFrame):
+            X = X.to_numpy()
+        if isinstance(y, (pd.Series, pd.DataFrame)):
+            y = y.to_numpy()
+        try:
+            X, y = validate_data(self, X, y, dtype=np.float64, ensure_all_finite=True)
+            check_classification_targets(y)
+        except ValueError as exc:
+            raise DataError(str(exc)) from exc
         y_labels, y_idx_local = np.unique(y, return_inverse=True)
         if class_attributes is None:
             if unseen_classes:
@@ -216,12 +218,17 @@ class AnyShotClassifier(ClassifierMixin, BaseEstimator):
         else:
             raise DataError(f"scaling {self.scaling!r} is unknown; choose minmax, standard or none.")
         Xs = self._scale(X)
+        if len(labels) == 1:  # a single class: nothing to learn, sklearn still expects a fit
+            self.method_, self.attribute_labels_ = None, labels
+            self.seen_, self.unseen_, self.shots_ = seen, unseen, 0
+            self.classifier_ = _ConstantClassifier(np.array([0]))
+            self._set_classes(self.classifier_.candidates)
+            return self
         data = AnyShotData.create(Xs, y_idx, A, seen=seen, unseen=unseen,
                                   trainval=np.arange(len(y_idx)), test_seen=[], test_unseen=[],
                                   class_names=[str(l) for l in labels], name="estimator")
         self.method_ = self._build_method()
         self.method_.fit(Xs, y_idx, A, np.unique(y_idx))
-        self.n_features_in_ = X.shape[1]
         self.attribute_labels_ = labels
         self.seen_ = seen
         self.unseen_ = unseen
@@ -245,13 +252,19 @@ class AnyShotClassifier(ClassifierMixin, BaseEstimator):
                       for l in labels)
         self.classes_ = np.array(labels) if numeric else np.array(labels, dtype=object)
 
-    def decision_function(self, X: Any) -> np.ndarray:
+    def _scores(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "classifier_")
         return self.classifier_.scores(self._scale(self._check_X(X)))
 
+    def decision_function(self, X: Any) -> np.ndarray:
+        """(n, n_classes) scores; (n,) score of ``classes_[1]`` for two classes, as in sklearn."""
+        s = self._scores(X)
+        return s[:, 1] - s[:, 0] if s.shape[1] == 2 else s
+
     def predict(self, X: Any) -> np.ndarray:
         """Labels (n,) taken from ``classes_``."""
-        return self.classes_[np.argmax(self.decision_function(X), axis=1)]
+        scores = self._scores(X)
+        return self.classes_[np.argmax(scores, axis=1)]
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """(n, n_classes) probabilities; columns follow ``classes_``."""
