@@ -30,7 +30,7 @@ def _parse_sets(sets: list[str]) -> dict:
     return out
 
 
-def _run(configs: list, title: str, run_dir: Optional[Path], quiet: bool) -> list:
+def _run(configs: list, title: str, run_dir: Optional[Path], quiet: bool, resume: bool = False) -> list:
     from anyshot.experiment import prepare_data, run_experiment
     from anyshot.reporting import console, progress_bar, result_lines, results_table
 
@@ -41,7 +41,7 @@ def _run(configs: list, title: str, run_dir: Optional[Path], quiet: bool) -> lis
             sub = None
             if run_dir is not None:
                 sub = run_dir if len(configs) == 1 else run_dir / cfg.method.name
-            results += run_experiment(cfg, progress, data=data, run_dir=sub)
+            results += run_experiment(cfg, progress, data=data, run_dir=sub, resume=resume)
     for line in result_lines(results):
         console.print(line, highlight=False, soft_wrap=True)
     console.print(results_table(results, title=title))
@@ -72,7 +72,8 @@ def demo(
 
 @app.command()
 def train(
-    config: Annotated[str, typer.Option("--config", "-c", help="YAML file or preset name (see `anyshot presets`)")],
+    config: Annotated[Optional[str], typer.Option("--config", "-c", help="YAML file or preset name (see `anyshot presets`)")] = None,
+    resume: Annotated[Optional[Path], typer.Option(help="continue the interrupted run in this directory")] = None,
     seeds: Annotated[Optional[str], typer.Option(help="comma-separated seeds, e.g. 0,1,2")] = None,
     device: Annotated[Optional[str], typer.Option(help="cpu | cuda | auto")] = None,
     objective: Annotated[Optional[str], typer.Option(help="adversarial objective: wgan | wgan-gp | ebgan")] = None,
@@ -93,8 +94,18 @@ def train(
             overrides["objective.name"] = objective
         if protocol:
             overrides["evaluation.protocol"] = protocol
+        if resume is not None:
+            if config is not None or out is not None:
+                raise AnyShotError("--resume takes the config and output folder of the run; "
+                                   "drop --config and --out.")
+            if not (resume / "config.yaml").is_file():
+                raise AnyShotError(f"{str(resume)!r} holds no run (no config.yaml) to resume.")
+            config, out = str(resume / "config.yaml"), resume
+        if config is None:
+            raise AnyShotError("give --config FILE (or a preset name), or --resume RUN_DIR.")
         cfg = load_config(config, overrides)
-        _run([cfg], f"{cfg.method.name} on {cfg.data.name}", out, quiet=False)
+        _run([cfg], f"{cfg.method.name} on {cfg.data.name}", out, quiet=False,
+             resume=resume is not None)
         if out is not None:
             typer.echo(f"run directory: {out}")
     except AnyShotError as exc:

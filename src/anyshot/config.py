@@ -9,6 +9,7 @@ list the valid ones::
     evaluation:  {protocol: honest, tasks: [zsl, gzsl], seeds: [0, 1, 2], eval_every: 1,
                   validation: {unseen_fraction: 0.2, holdout_fraction: 0.2, use_dataset_val: true}}
     device: auto
+    checkpoint_every: 5          # epochs between training checkpoints of a run directory (0 = off)
 
 Presets ship inside the package under ``anyshot/configs/<method>/<dataset>.yaml`` and can be
 named as ``<method>/<dataset>`` instead of a path.
@@ -87,6 +88,7 @@ class ExperimentConfig:
     objective: NamedConfig | None = field(default_factory=lambda: NamedConfig("wgan-gp"))
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     device: str = "auto"
+    checkpoint_every: int = 5
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -164,6 +166,7 @@ def _check_types(obj: Any, where: str) -> None:
         "seeds": lambda v: isinstance(v, list) and all(isinstance(t, int) for t in v),
         "eval_every": lambda v: isinstance(v, int),
         "device": lambda v: isinstance(v, str),
+        "checkpoint_every": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
         "unseen_fraction": lambda v: isinstance(v, (int, float)) and 0 < v < 1,
         "holdout_fraction": lambda v: isinstance(v, (int, float)) and 0 < v < 1,
         "use_dataset_val": lambda v: isinstance(v, bool),

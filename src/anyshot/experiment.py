@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import yaml
 
@@ -28,6 +28,8 @@ from anyshot.evaluation.protocols import (
 from anyshot.evaluation.results import RunResult
 from anyshot.methods import Method, make_method
 from anyshot.objectives import make_objective
+from anyshot.checkpoint import Checkpointer
+from anyshot.errors import ConfigError
 from anyshot.io import atomic_write_text
 from anyshot.utils import git_revision, resolve_device
 
@@ -53,11 +55,33 @@ def build_method(config: ExperimentConfig, seed: int) -> Method:
                        device=str(resolve_device(config.device)), seed=seed)
 
 
-def _fit(method: Method, data: AnyShotData, epochs: int | None, on_epoch=None) -> Method:
+def _fit(method: Method, data: AnyShotData, epochs: int | None, on_epoch=None,
+         checkpoint: tuple[Checkpointer, Callable[[], dict], Callable[[dict], None]] | None = None
+         ) -> Method:
     tv = data.trainval
     classes = np.unique(data.y[tv])
+    kwargs = {}
+    if checkpoint is not None and method.iterative:
+        kwargs = dict(zip(("checkpointer", "checkpoint_state", "on_restore"), checkpoint))
     return method.fit(data.X[tv], data.y[tv], data.attributes, classes, epochs=epochs,
-                      on_epoch=on_epoch)
+                      on_epoch=on_epoch, **kwargs)
+
+
+def _checkpoint(save_dir: Path | None, name: str, every: int, state: dict[str, Any]):
+    """(checkpointer, state getter, restorer) keeping ``state``'s values across a resume."""
+    if save_dir is None or every < 1:
+        return None
+
+    def restore(saved: dict) -> None:
+        for key, value in saved.items():
+            target = state[key]
+            if isinstance(target, list):
+                target[:] = value
+            else:
+                target.clear()
+                target.update(value)
+
+    return Checkpointer(Path(save_dir) / f"checkpoints_{name}", every=every), lambda: dict(state), restore
 
 
 def _epochs(method: Method) -> int:
@@ -65,9 +89,11 @@ def _epochs(method: Method) -> int:
 
 
 def _curve(method: Method, data: AnyShotData, tasks, eval_every: int, epochs: int,
-           progress: Progress | None, stage: str) -> list[dict[str, float]]:
+           progress: Progress | None, stage: str, save_dir: Path | None = None,
+           checkpoint_every: int = 0) -> list[dict[str, float]]:
     """Train ``method`` on ``data`` and evaluate on its test sets every ``eval_every`` epochs."""
     curve: list[dict[str, float]] = []
+    ckpt = _checkpoint(save_dir, stage.split()[-1], checkpoint_every, {"curve": curve})
 
     def on_epoch(epoch: int, logs: dict[str, float]) -> None:
         if epoch % eval_every == 0 or epoch == epochs:
@@ -75,7 +101,7 @@ def _curve(method: Method, data: AnyShotData, tasks, eval_every: int, epochs: in
         if progress is not None:
             progress(stage, epoch, epochs)
 
-    _fit(method, data, epochs, on_epoch)
+    _fit(method, data, epochs, on_epoch, ckpt)
     return curve
 
 
@@ -105,9 +131,11 @@ def run_seed(config: ExperimentConfig, data: AnyShotData, seed: int,
     selected: dict[str, int] = {}
     validation: dict[str, float] = {}
     metrics: dict[str, float] = {}
+    every = config.checkpoint_every
     if not method.iterative or protocol == "fixed":
         _fit(method, data, epochs or None,
-             (lambda e, _l: progress(f"seed {seed}", e, epochs)) if progress else None)
+             (lambda e, _l: progress(f"seed {seed}", e, epochs)) if progress else None,
+             _checkpoint(save_dir, "final", every, {}))
         metrics = evaluate(method, data, tasks)
         selected = {t: epochs for t in tasks} if method.iterative else {}
         _save(method, save_dir, tasks)
@@ -118,7 +146,7 @@ def run_seed(config: ExperimentConfig, data: AnyShotData, seed: int,
                                    holdout_fraction=vcfg.holdout_fraction, seed=seed,
                                    val_unseen=val_unseen)
         curve = _curve(method, val, tasks, ev.eval_every, epochs, progress,
-                       f"seed {seed} validation")
+                       f"seed {seed} validation", save_dir, every)
         selected = _best_epochs(curve, tasks, val)
         for task, epoch in selected.items():
             row = next(r for r in curve if r["epoch"] == epoch)
@@ -138,10 +166,11 @@ def run_seed(config: ExperimentConfig, data: AnyShotData, seed: int,
             if progress is not None:
                 progress(f"seed {seed} final", epoch, last)
 
-        _fit(final, data, last, on_epoch)
+        _fit(final, data, last, on_epoch, _checkpoint(save_dir, "final", every, {"metrics": metrics}))
         method = final
     elif protocol == "test-selection":
-        curve = _curve(method, data, tasks, ev.eval_every, epochs, progress, f"seed {seed}")
+        curve = _curve(method, data, tasks, ev.eval_every, epochs, progress,
+                       f"seed {seed} test-selection", save_dir, every)
         selected = _best_epochs(curve, tasks, data)
         for task, epoch in selected.items():
             row = next(r for r in curve if r["epoch"] == epoch)
@@ -172,19 +201,32 @@ def _save(method: Method, save_dir: Path | None, tasks) -> None:
 
 
 def run_experiment(config: ExperimentConfig, progress: Progress | None = None,
-                   data: AnyShotData | None = None, run_dir: Path | None = None
-                   ) -> list[RunResult]:
+                   data: AnyShotData | None = None, run_dir: Path | None = None,
+                   resume: bool = False) -> list[RunResult]:
     """Every seed of the config; returns one :class:`RunResult` per seed.
 
     With ``run_dir``, writes ``config.yaml``, ``results.jsonl`` (one line per seed, appended as
-    each seed finishes) and the tested models under ``seed_<s>/<task>/``.
+    each seed finishes), the tested models under ``seed_<s>/<task>/`` and training checkpoints
+    every ``config.checkpoint_every`` epochs. ``resume=True`` continues an interrupted run in
+    ``run_dir``: finished seeds are kept, a seed in progress restarts from its last checkpoint,
+    and the numbers equal those of an uninterrupted run.
     """
     data = prepare_data(config) if data is None else data
-    results = []
+    results: list[RunResult] = []
     if run_dir is not None:
         run_dir = Path(run_dir)
+        done = run_dir / "results.jsonl"
+        if resume and done.is_file():
+            results = [RunResult(**json.loads(line)) for line in done.read_text().splitlines()
+                       if line.strip()]
+        elif not resume and (done.is_file() or any(run_dir.glob("seed_*"))):
+            raise ConfigError(f"run directory {str(run_dir)!r} already holds a run; resume it with "
+                              "--resume, or choose another --out.")
         atomic_write_text(run_dir / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False))
+    finished = {r.seed for r in results}
     for seed in config.evaluation.seeds:
+        if seed in finished:
+            continue
         save = None if run_dir is None else run_dir / f"seed_{seed}"
         result = run_seed(config, data, seed, progress, save)
         results.append(result)

@@ -35,6 +35,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from anyshot.checkpoint import Checkpointer, optimizer_tensors, restore_optimizer
 from anyshot.errors import ConfigError, TrainingDivergedError
 from anyshot.evaluation.classifier import ClassifierConfig, SoftmaxClassifier
 from anyshot.io import atomic_write_text, load_tensors, read_json, save_tensors
@@ -286,7 +287,18 @@ class GenerativeMethod(Method):
         y = self.y_train_[idx]
         return Batch(self.X_train_[idx], y, self.A_[y])
 
-    def fit(self, X, y, attributes, train_classes, *, epochs=None, on_epoch=None):
+    def fit(self, X, y, attributes, train_classes, *, epochs=None, on_epoch=None,
+            checkpointer: Checkpointer | None = None,
+            checkpoint_state: Callable[[], dict] | None = None,
+            on_restore: Callable[[dict], None] | None = None):
+        """Train for ``epochs`` (default ``config.epochs``).
+
+        With a :class:`~anyshot.checkpoint.Checkpointer`, a checkpoint is written every
+        ``checkpointer.every`` epochs (after ``on_epoch``), carrying ``checkpoint_state()`` (the
+        caller's own JSON state); if the checkpointer already holds one, training resumes from
+        it, ``on_restore(caller_state)`` is called first, and the final numbers are the same as
+        those of an uninterrupted run.
+        """
         cfg = self.config
         epochs = cfg.epochs if epochs is None else int(epochs)
         dev = self.device
@@ -306,14 +318,59 @@ class GenerativeMethod(Method):
         self.opt_g_ = spec.build(self._generator_parameters())
         self.opt_d_ = spec.build(self._critic_parameters())
         self.history_: list[dict[str, float]] = []
+        start = 1
+        if checkpointer is not None:
+            found = checkpointer.latest()
+            if found is not None:
+                tensors, state = found
+                self._restore_training_state(tensors, state)
+                start = int(state["epoch"]) + 1
+                if on_restore is not None:
+                    on_restore(state.get("caller", {}))
         steps = max(1, math.ceil(self.n_train_ / cfg.batch_size))
-        for epoch in range(1, epochs + 1):
+        for epoch in range(start, epochs + 1):
             logs = self._train_epoch(epoch, steps)
             self.history_.append({"epoch": epoch, **logs})
             if on_epoch is not None:
                 on_epoch(epoch, logs)
+            if checkpointer is not None and checkpointer.due(epoch, epochs):
+                tensors, state = self._training_state()
+                state["epoch"] = epoch
+                state["caller"] = checkpoint_state() if checkpoint_state is not None else {}
+                checkpointer.save(epoch, tensors, state)
         torch.random.set_rng_state(torch_state)
         return self
+
+    def _extra_state(self) -> dict:
+        """JSON-able training state of a subclass (e.g. SRWGAN's multiplier beta)."""
+        return {}
+
+    def _load_extra_state(self, state: dict) -> None:
+        """Restore what :meth:`_extra_state` returned."""
+
+    def _training_state(self) -> tuple[dict[str, torch.Tensor], dict]:
+        tensors: dict[str, torch.Tensor] = {"rng": self.rng_.get_state()}
+        for prefix, module in self._modules().items():
+            tensors.update({f"{prefix}.{k}": v for k, v in module.state_dict().items()})
+        opt_meta = {}
+        for name, opt in (("opt_g", self.opt_g_), ("opt_d", self.opt_d_)):
+            t, meta = optimizer_tensors(name, opt)
+            tensors.update(t)
+            opt_meta[name] = meta
+        return tensors, {"optimizers": opt_meta, "history": self.history_,
+                         "extra": self._extra_state()}
+
+    def _restore_training_state(self, tensors: dict[str, torch.Tensor], state: dict) -> None:
+        for prefix, module in self._modules().items():
+            sd = {k[len(prefix) + 1:]: v.to(self.device) for k, v in tensors.items()
+                  if k.startswith(prefix + ".")}
+            module.load_state_dict(sd)
+        for name, opt in (("opt_g", self.opt_g_), ("opt_d", self.opt_d_)):
+            restore_optimizer(name, opt, {k: v.to(self.device) for k, v in tensors.items()},
+                              state["optimizers"][name])
+        self.rng_.set_state(tensors["rng"])
+        self.history_ = list(state["history"])
+        self._load_extra_state(state.get("extra", {}))
 
     def _train_epoch(self, epoch: int, steps: int) -> dict[str, float]:
         sums: dict[str, float] = {}
