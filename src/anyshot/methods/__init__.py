@@ -6,7 +6,7 @@ from typing import Any
 
 from anyshot.errors import ConfigError
 from anyshot.methods.base import METHODS, GenerativeMethod, Method, config_from_dict
-from anyshot.methods import attribute_regression, clswgan, dap  # noqa: F401  (registration)
+from anyshot.methods import attribute_regression, clswgan, dap, srwgan  # noqa: F401  (registration)
 from anyshot.objectives.base import AdversarialObjective
 
 

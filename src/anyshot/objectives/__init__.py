@@ -8,7 +8,7 @@ from anyshot.objectives.base import (
     make_objective,
     register_objective,
 )
-from anyshot.objectives import wgan_gp  # noqa: F401  (registers "wgan-gp")
+from anyshot.objectives import ebgan, wgan, wgan_gp  # noqa: F401  (registration)
 
 __all__ = [
     "OBJECTIVES",

@@ -1,0 +1,354 @@
+"""SRWGAN (Feng et al., "Bias-Eliminated Semantic Refinement for Any-Shot Learning", TIP 2022).
+
+A semantic refinement generator G (:mod:`anyshot.nn.refinement`) turns a class attribute a into
+three stochastic codes z_1, z_2, z_3 and a feature x = G(a); a non-redundant mapping M
+(:mod:`anyshot.nn.mapping`) encodes features into a Gaussian code (mu, sigma) and is the critic.
+Per generator step, ``critic_iter`` critic steps, each on a fresh class-balanced batch:
+
+    L_D = L_adv(M; x_real, x_fake, a)                            (the objective; WGAN-GP: + 10 GP)
+          + 0.001 * (mean D(x_real, a))^2                         (score critics only)
+          + beta * (KL - i_c) + w_center * L_tc(mu_real, y)
+    beta <- max(0, beta + 1e-6 * (KL - i_c))                     (dual ascent)
+
+then one generator step (M read on mu):
+
+    L_G = L_adv(G) + w_cls * CE(x_fake Xbar^T, y)                Xbar: real batch class means
+        + param2 * mean_i min_j ||x_fake_i - P_{y_i j}||^2        \\
+          + s * (a_w * CE(S_1(x_real, Zbar_1^s), y)               |  L_1 (head 1)
+                 + [epoch > k] b_w * H(S_1(x_fake^u, Zbar_1^u))   |
+                 + c_w * MSE(Gram(Zbar_1^s), Gram(Zbar_1^u)))     /
+        + param1 * mean_c min_j ||mean G(a_c) - P_{c j}||^2       \\
+          + s * (a_w * H(S_2(x_real, Zbar_2^s))                   |  L_2 (head 2)
+                 + c_w * MSE(Gram(Zbar_2^s), Gram(Zbar_2^u)))     /
+        + s * c_w * MSE(Gram(Zbar_3^s), Gram(Zbar_3^u))              L_3 (head 3)
+
+with P the k-means prototypes of real seen features, S_k bilinear compatibilities, Zbar_k^s / ^u
+per-class means of head-k codes over the seen batch / a parallel batch of unseen-class attributes
+(no unseen feature is ever used). Terms that need unseen classes are skipped when every class is
+a training class (e.g. FSL). The final classifier is trained on M's mu.
+
+Switches for ablations: ``use_mapping`` (off: a plain critic, raw features, no KL / centre loss),
+``use_center_loss``, ``use_bias_elimination`` (prototype, compatibility and entropy terms),
+``use_alignment`` (Gram terms), ``single_head``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from anyshot.methods.base import GenerativeConfig, GenerativeMethod, register_method
+from anyshot.nn.critic import CriticOutput, build_critic
+from anyshot.nn.init import init_weights
+from anyshot.nn.mapping import MappingOutput, NonRedundantMapping
+from anyshot.nn.refinement import RefinementOutput, SemanticRefinementGenerator
+from anyshot.objectives.base import LossTerms
+from anyshot.objectives.bias_elimination import (
+    kmeans_prototypes,
+    mean_prototype_distance,
+    nearest_prototype_distance,
+)
+from anyshot.objectives.information_bottleneck import DualAscentMultiplier, gaussian_kl
+from anyshot.objectives.semantic_alignment import (
+    BilinearCompatibility,
+    class_means,
+    gram_alignment_loss,
+    mask_absent,
+    mean_entropy,
+)
+from anyshot.objectives.triplet_center import TripletCenterLoss
+from anyshot.utils import make_generator
+
+__all__ = ["RefinementBatch", "SRWGAN", "SRWGANConfig"]
+
+
+@dataclass
+class SRWGANConfig(GenerativeConfig):
+    """SRWGAN hyperparameters (the paper's CUB values as defaults where they apply).
+
+    Attributes:
+        nz: width of each refinement head (each emits nz/2 dims).
+        latent: L, the code width of the mapping M.
+        hidden: ngh, hidden width of the generator's feature MLP.
+        a_w / b_w / c_w: the paper's a, b, c (compatibility CE / entropy, unseen entropy, Gram).
+        center_weight / center_margin: weight and margin Delta of the triplet-centre loss.
+        cls_weight: weight of the classification regularizer on real class means.
+        structure_weight: s, the weight of all compatibility, entropy and Gram terms.
+        i_c / beta_step: information constraint KL <= i_c and the dual ascent step on beta.
+        real_score_weight: weight of (mean D(x_real, a))^2 in the critic loss.
+        k: the unseen-entropy term is on for epochs > k (epochs count from 1).
+        param1 / param2: weights of the class-mean (L_2) and per-sample (L_1) prototype terms.
+        n_prototypes: k-means prototypes per seen class; kmeans_iters: Lloyd iterations.
+        loss_syn_num: synthetic features per seen class for the class-mean prototype term.
+        use_mapping / use_center_loss / use_bias_elimination / use_alignment / single_head:
+            ablation switches (see the module docstring).
+    """
+
+    nz: int = 300
+    latent: int = 1024
+    hidden: int = 4096
+    a_w: float = 1e-1
+    b_w: float = 1e-3
+    c_w: float = 1e-3
+    center_weight: float = 1e-2
+    center_margin: float = 190.0
+    cls_weight: float = 0.05
+    structure_weight: float = 1e-3
+    i_c: float = 0.1
+    beta_step: float = 1e-6
+    real_score_weight: float = 1e-3
+    k: int = 10
+    param1: float = 1e-2
+    param2: float = 1e-3
+    n_prototypes: int = 3
+    kmeans_iters: int = 25
+    loss_syn_num: int = 20
+    use_mapping: bool = True
+    use_center_loss: bool = True
+    use_bias_elimination: bool = True
+    use_alignment: bool = True
+    single_head: bool = False
+
+
+class RefinementBatch(NamedTuple):
+    """A class-balanced batch: seen features (B, d), classes (B,), attributes (B, m), and a
+    parallel batch of unseen classes (B,) with their attributes (B, m) (empty if none)."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+    a: torch.Tensor
+    y_unseen: torch.Tensor
+    a_unseen: torch.Tensor
+
+
+@dataclass
+class _StepCache:
+    """What one training step already computed, so the method's terms reuse it: the batch's
+    real features and fake features (object identity tells the critic's calls apart), G's
+    output, and M's codes and critic output on them."""
+
+    real: torch.Tensor | None = None
+    fake: torch.Tensor | None = None
+    generation: RefinementOutput | None = None
+    real_code: MappingOutput | None = None
+    real_out: CriticOutput | None = None
+    fake_code: MappingOutput | None = None
+
+
+def _cycled_classes(n_classes: int, size: int, rng: torch.Generator, device: torch.device
+                    ) -> torch.Tensor:
+    """``size`` slots cycling through fresh random permutations of 0..n_classes-1."""
+    reps = -(-size // n_classes)
+    perms = torch.rand(reps, n_classes, generator=rng, device=device).argsort(dim=1)
+    return perms.reshape(-1)[:size]
+
+
+@register_method
+class SRWGAN(GenerativeMethod):
+    """SRWGAN: semantic refinement generator, information-bottleneck mapping critic and
+    bias-eliminating prototype / compatibility / Gram-alignment terms."""
+
+    name = "srwgan"
+    config_class = SRWGANConfig
+    config: SRWGANConfig
+
+    # ------------------------------------------------------------------ networks
+    def _build(self, feature_dim: int, attr_dim: int) -> None:
+        cfg, dev, rng = self.config, self.device, self.rng_
+        n_heads = 1 if cfg.single_head else 3
+        kind = self.objective.critic_kind
+        self.generator_ = SemanticRefinementGenerator(attr_dim, cfg.nz, cfg.hidden, feature_dim,
+                                                      cfg.out, n_heads).to(dev)
+        if cfg.use_mapping:
+            self.critic_ = NonRedundantMapping(feature_dim, attr_dim, cfg.latent, kind).to(dev)
+        else:
+            self.critic_ = build_critic(kind, feature_dim, attr_dim, cfg.latent).to(dev)
+        init_weights(self.generator_, rng)
+        init_weights(self.critic_, rng)
+        # Class bookkeeping: local seen / unseen indices of every attribute row (-1 elsewhere).
+        n_rows = int(self.A_.shape[0])
+        seen = self.train_classes_
+        is_seen = torch.zeros(n_rows, dtype=torch.bool, device=dev)
+        is_seen[seen] = True
+        self.unseen_classes_ = torch.nonzero(~is_seen).squeeze(1)
+        self.seen_local_ = torch.full((n_rows,), -1, dtype=torch.int64, device=dev)
+        self.seen_local_[seen] = torch.arange(seen.numel(), device=dev)
+        self.unseen_local_ = torch.full((n_rows,), -1, dtype=torch.int64, device=dev)
+        self.unseen_local_[self.unseen_classes_] = torch.arange(self.unseen_classes_.numel(),
+                                                                device=dev)
+        self.centers_: TripletCenterLoss | None = None
+        if cfg.use_mapping and cfg.use_center_loss:
+            self.centers_ = TripletCenterLoss(seen.numel(), cfg.latent, cfg.center_margin).to(dev)
+            self.centers_.reset_parameters(rng)
+        self.bilinear_ = nn.ModuleList()
+        if cfg.use_bias_elimination:
+            for _ in range(min(n_heads, 2)):
+                self.bilinear_.append(BilinearCompatibility(feature_dim, cfg.nz // 2).to(dev))
+            init_weights(self.bilinear_, rng)
+        self.multiplier_ = DualAscentMultiplier(cfg.i_c, cfg.beta_step)
+        self._step = _StepCache()
+
+    def _modules(self) -> dict[str, nn.Module]:
+        mods = super()._modules()
+        if self.centers_ is not None:
+            mods["centers"] = self.centers_
+        for i, bil in enumerate(self.bilinear_, start=1):
+            mods[f"bilinear{i}"] = bil
+        return mods
+
+    def _generator_parameters(self) -> list[nn.Parameter]:
+        return list(self.generator_.parameters()) + list(self.bilinear_.parameters())
+
+    def _critic_parameters(self) -> list[nn.Parameter]:
+        extra = [] if self.centers_ is None else list(self.centers_.parameters())
+        return list(self.critic_.parameters()) + extra
+
+    def _extra_state(self) -> dict:
+        return self.multiplier_.state_dict()
+
+    def _load_extra_state(self, state: dict) -> None:
+        if state:
+            self.multiplier_.load_state_dict(state)
+
+    def transform(self, X: torch.Tensor) -> torch.Tensor:
+        """The final classifier's features: M's mean code mu (n, L), or X itself without M."""
+        return self.critic_.encode(X).mu if self.config.use_mapping else X
+
+    # ------------------------------------------------------------------ data
+    def _prepare(self, X, y, A, train_classes) -> None:
+        cfg = self.config
+        local = self.seen_local_[y]
+        n_seen = int(train_classes.numel())
+        counts = torch.bincount(local, minlength=n_seen)
+        # Samples sorted by class: class c owns order_[starts_[c] : starts_[c] + counts_[c]].
+        self.order_ = torch.argsort(local, stable=True)
+        self.starts_ = torch.cumsum(counts, 0) - counts
+        self.counts_ = counts
+        self.sampled_classes_ = torch.nonzero(counts > 0).squeeze(1)
+        self.seen_attr_rep_ = A[train_classes].repeat_interleave(cfg.loss_syn_num, dim=0)
+        if cfg.use_bias_elimination:
+            self.prototypes_ = kmeans_prototypes(X, local, n_seen, cfg.n_prototypes,
+                                                 make_generator(self.seed + 11, X.device),
+                                                 cfg.kmeans_iters)
+
+    def _batch(self) -> RefinementBatch:
+        """Class-balanced: slots cycle through permutations of the seen classes, each slot takes
+        a random sample of its class; unseen slots cycle through the unseen classes."""
+        B, dev, rng = self.config.batch_size, self.device, self.rng_
+        pick = self.sampled_classes_[_cycled_classes(self.sampled_classes_.numel(), B, rng, dev)]
+        offset = (torch.rand(B, generator=rng, device=dev) * self.counts_[pick]).long()
+        idx = self.order_[self.starts_[pick] + torch.minimum(offset, self.counts_[pick] - 1)]
+        y = self.y_train_[idx]
+        n_unseen = self.unseen_classes_.numel()
+        if n_unseen:
+            yu = self.unseen_classes_[_cycled_classes(n_unseen, B, rng, dev)]
+        else:
+            yu = self.unseen_classes_
+        batch = RefinementBatch(self.X_train_[idx], y, self.A_[y], yu, self.A_[yu])
+        self._step = _StepCache(real=batch.x)
+        return batch
+
+    # ------------------------------------------------------------------ generator & critic
+    def _generate(self, a: torch.Tensor, rng: torch.Generator, *, train: bool) -> torch.Tensor:
+        out = self.generator_(a, rng)
+        if train:  # the step's terms need the head codes behind these very features
+            self._step.generation, self._step.fake = out, out.x
+        return out.x
+
+    def _critic(self, x: torch.Tensor, a: torch.Tensor) -> CriticOutput:
+        step = self._step
+        if not self.config.use_mapping:
+            out = self.critic_(x, a)
+            if x is step.real:
+                step.real_out = out
+            return out
+        code = self.critic_.encode(x, self.rng_)
+        out = self.critic_.judge(code, x, a)
+        if x is step.real:
+            step.real_code, step.real_out = code, out
+        elif x is step.fake:
+            step.fake_code = code
+        return out
+
+    def _critic_for_generator(self, x: torch.Tensor, a: torch.Tensor) -> CriticOutput:
+        if self.config.use_mapping:
+            return self.critic_(x, a, use_mean=True)
+        return self.critic_(x, a)
+
+    # ------------------------------------------------------------------ method terms
+    def _critic_terms(self, batch: RefinementBatch) -> LossTerms:
+        cfg, step = self.config, self._step
+        if step.real_out is None:  # the objective did not read the batch's real tensor itself
+            self._critic(batch.x, batch.a)
+        loss = batch.x.new_zeros(())
+        logs: dict[str, float] = {}
+        if step.real_out.score is not None:
+            drift = step.real_out.score.mean().pow(2)
+            loss = loss + cfg.real_score_weight * drift
+            logs["real_score_sq"] = float(drift.detach())
+        if cfg.use_mapping:
+            if step.fake_code is None:
+                self._critic(step.fake, batch.a)
+            kl = gaussian_kl(torch.cat([step.real_code.mu, step.fake_code.mu]),
+                             torch.cat([step.real_code.sigma, step.fake_code.sigma])).mean()
+            loss = loss + self.multiplier_.penalty(kl)
+            logs.update(ib_kl=float(kl.detach()), ib_beta=self.multiplier_.beta)
+        if self.centers_ is not None:
+            tc = self.centers_(step.real_code.mu, self.seen_local_[batch.y], self.rng_)
+            loss = loss + cfg.center_weight * tc
+            logs["center_loss"] = float(tc.detach())
+        return LossTerms(loss, logs)
+
+    def _after_critic_step(self, terms: dict[str, float]) -> None:
+        if "ib_kl" in terms:
+            self.multiplier_.update(terms["ib_kl"])
+
+    def _generator_terms(self, fake: torch.Tensor, batch: RefinementBatch, epoch: int) -> LossTerms:
+        cfg = self.config
+        gen = self._step.generation
+        n_seen = int(self.train_classes_.numel())
+        y = self.seen_local_[batch.y]
+        present = torch.bincount(y, minlength=n_seen) > 0
+        # Classification regularizer: real class means of the batch act as prototypes.
+        xbar = class_means(batch.x, y, n_seen)
+        cls = F.cross_entropy(mask_absent(fake @ xbar.T, present), y)
+        loss = cfg.cls_weight * cls
+        logs = {"cls_loss": float(cls.detach())}
+        n_unseen = int(self.unseen_classes_.numel())
+        entropy_on = cfg.use_bias_elimination and epoch > cfg.k
+        use_unseen = n_unseen > 0 and (cfg.use_alignment or entropy_on)
+        zs = [class_means(z, y, n_seen) for z in gen.z]
+        if use_unseen:
+            unseen_gen = self.generator_(batch.a_unseen, self.rng_)
+            yu = self.unseen_local_[batch.y_unseen]
+            present_u = torch.bincount(yu, minlength=n_unseen) > 0
+            zu = [class_means(z, yu, n_unseen) for z in unseen_gen.z]
+        structure = fake.new_zeros(())
+        if cfg.use_bias_elimination:
+            p1 = nearest_prototype_distance(fake, y, self.prototypes_).mean()
+            syn = self.generator_(self.seen_attr_rep_, self.rng_).x
+            p2 = mean_prototype_distance(syn.view(n_seen, cfg.loss_syn_num, -1),
+                                         self.prototypes_).mean()
+            loss = loss + cfg.param2 * p1 + cfg.param1 * p2
+            sbc1 = F.cross_entropy(mask_absent(self.bilinear_[0](batch.x, zs[0]), present), y)
+            structure = structure + cfg.a_w * sbc1
+            logs.update(proto_sample=float(p1.detach()), proto_mean=float(p2.detach()),
+                        sbc1=float(sbc1.detach()))
+            if use_unseen and entropy_on:
+                ubc1 = mean_entropy(mask_absent(self.bilinear_[0](unseen_gen.x, zu[0]), present_u))
+                structure = structure + cfg.b_w * ubc1
+                logs["ubc1"] = float(ubc1.detach())
+            if len(self.bilinear_) > 1:
+                sbc2 = mean_entropy(mask_absent(self.bilinear_[1](batch.x, zs[1]), present))
+                structure = structure + cfg.a_w * sbc2
+                logs["sbc2"] = float(sbc2.detach())
+        if cfg.use_alignment and use_unseen:
+            cbc = sum(gram_alignment_loss(s, u) for s, u in zip(zs, zu))
+            structure = structure + cfg.c_w * cbc
+            logs["gram_alignment"] = float(cbc.detach())
+        loss = loss + cfg.structure_weight * structure
+        return LossTerms(loss, logs)

@@ -1,0 +1,69 @@
+"""SRWGAN's prototype terms: keep synthetic seen-class features near real class prototypes.
+
+Prototypes P (C x n x d): n k-means centres per seen class of the real training features,
+computed once before training. Two distances enter the generator loss:
+
+    L_1 proto = param2 * mean_i min_j ||x_fake_i - P_{y_i, j}||^2            (per sample)
+    L_2 proto = param1 * mean_c min_j ||mean_s G(a_c)_s - P_{c, j}||^2       (per class mean)
+
+K-means runs for all classes at once on a padded (C, n_max, d) tensor with a fixed number of
+Lloyd iterations from a seeded random initialisation, so no Python loop over classes is needed.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+__all__ = ["kmeans_prototypes", "mean_prototype_distance", "nearest_prototype_distance"]
+
+
+def kmeans_prototypes(X: torch.Tensor, y: torch.Tensor, n_classes: int, n_clusters: int,
+                      rng: torch.Generator, iters: int = 25) -> torch.Tensor:
+    """Batched k-means: ``n_clusters`` centres per class of X (N, d) with labels y (N,) in
+    0..n_classes-1 -> (n_classes, n_clusters, d).
+
+    Initial centres are distinct random samples of the class (repeated when a class has fewer
+    samples than clusters); an emptied cluster keeps its previous centre. A class without
+    samples gets all-zero prototypes.
+    """
+    N, d = X.shape
+    dev = X.device
+    counts = torch.bincount(y, minlength=n_classes)                          # (C,)
+    order = torch.argsort(y, stable=True)
+    starts = torch.cumsum(counts, 0) - counts
+    n_max = max(int(counts.max()), 1)
+    pos = torch.arange(n_max, device=dev)
+    valid = pos[None, :] < counts[:, None]                                   # (C, n_max)
+    # Padded slots point at some real row; they are masked out of every assignment.
+    slot = torch.minimum(pos[None, :], (counts[:, None] - 1).clamp(min=0))
+    rows = order[(starts[:, None] + slot).clamp(max=N - 1)]
+    Xp = X[rows]                                                             # (C, n_max, d)
+    keys = torch.rand(n_classes, n_max, generator=rng, device=dev).masked_fill(~valid, 2.0)
+    shuffled = keys.argsort(dim=1)                                           # valid slots first
+    first = torch.arange(n_clusters, device=dev)[None, :] % counts.clamp(min=1)[:, None]
+    init = shuffled.gather(1, first)                                         # (C, n)
+    centres = Xp.gather(1, init[..., None].expand(-1, -1, d)).clone()
+    x_sq = Xp.pow(2).sum(-1, keepdim=True)                                   # (C, n_max, 1)
+    mask = valid[..., None].to(X.dtype)
+    for _ in range(iters):
+        dist = x_sq + centres.pow(2).sum(-1)[:, None, :] - 2.0 * torch.bmm(Xp, centres.transpose(1, 2))
+        member = F.one_hot(dist.argmin(dim=2), n_clusters).to(X.dtype) * mask   # (C, n_max, n)
+        size = member.sum(dim=1)                                             # (C, n)
+        sums = torch.bmm(member.transpose(1, 2), Xp)                         # (C, n, d)
+        centres = torch.where(size[..., None] > 0, sums / size.clamp(min=1)[..., None], centres)
+    return centres * (counts > 0).to(X.dtype)[:, None, None]
+
+
+def nearest_prototype_distance(x: torch.Tensor, y: torch.Tensor, prototypes: torch.Tensor
+                               ) -> torch.Tensor:
+    """min_j ||x_i - P_{y_i, j}||^2 per sample: x (B, d), y (B,), prototypes (C, n, d) -> (B,)."""
+    own = prototypes[y]                                                      # (B, n, d) gather
+    return (x[:, None, :] - own).pow(2).sum(dim=-1).min(dim=1).values
+
+
+def mean_prototype_distance(samples: torch.Tensor, prototypes: torch.Tensor) -> torch.Tensor:
+    """The class-mean variant: samples (C, k, d) of each class (rows in prototype order) ->
+    min_j ||mean_s samples[c, s] - P_{c, j}||^2 per class (C,)."""
+    classes = torch.arange(samples.shape[0], device=samples.device)
+    return nearest_prototype_distance(samples.mean(dim=1), classes, prototypes)

@@ -1,0 +1,78 @@
+"""SRWGAN's semantic terms on the refinement heads' codes (no unseen features are ever used).
+
+For head k, Zbar_k^seen / Zbar_k^unseen are per-class means of the head's codes over a batch of
+seen labels and over a batch of unseen-class attributes. The terms are
+
+    Gram alignment     MSE(Zbar_s^T Zbar_s, Zbar_u^T Zbar_u)       second-order structure
+    bilinear scores    S(X, Zbar) = X W Zbar^T                      W (d x k) learnable
+    mean entropy       H = mean_i -sum_c p_ic log p_ic,  p_i = softmax(S_i)
+
+(the paper's compatibility losses SBC/UBC and the structure loss CBC).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = [
+    "BilinearCompatibility",
+    "class_means",
+    "gram",
+    "gram_alignment_loss",
+    "mask_absent",
+    "mean_entropy",
+]
+
+
+def class_means(codes: torch.Tensor, labels: torch.Tensor, n_classes: int) -> torch.Tensor:
+    """Per-class means of codes (n, k) with labels (n,) in 0..n_classes-1 -> (n_classes, k).
+
+    A class absent from the batch gets an all-zero row (it then adds nothing to a Gram matrix).
+    """
+    sums = torch.zeros(n_classes, codes.shape[1], device=codes.device, dtype=codes.dtype)
+    sums = sums.index_add(0, labels, codes)
+    counts = torch.bincount(labels, minlength=n_classes).to(codes.dtype)
+    return sums / counts.clamp(min=1.0)[:, None]
+
+
+def gram(Z: torch.Tensor) -> torch.Tensor:
+    """Z (C, k) -> Z^T Z (k, k)."""
+    return Z.T @ Z
+
+
+def gram_alignment_loss(Z_seen: torch.Tensor, Z_unseen: torch.Tensor) -> torch.Tensor:
+    """MSE(Z_s^T Z_s, Z_u^T Z_u) for class-mean codes Z_s (C_s, k) and Z_u (C_u, k)."""
+    return F.mse_loss(gram(Z_seen), gram(Z_unseen))
+
+
+def mask_absent(logits: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
+    """Logits (n, C) with the columns of classes absent from the batch (present: (C,) bool) set
+    to a very negative finite value, so they take no probability and no gradient."""
+    return logits.masked_fill(~present[None, :], -1e9)
+
+
+def mean_entropy(logits: torch.Tensor) -> torch.Tensor:
+    """Mean entropy of softmax(logits) over rows: logits (n, C) finite -> scalar."""
+    logp = F.log_softmax(logits, dim=1)
+    return -(logp.exp() * logp).sum(dim=1).mean()
+
+
+class BilinearCompatibility(nn.Module):
+    """S(X, Zbar) = X W Zbar^T with W (d x k): features X (n, d), class codes Zbar (C, k) -> (n, C).
+
+    W is stored as the weight of a bias-free Linear(k -> d) (whose weight is exactly d x k), so
+    the shared initialiser covers it and W Zbar^T is formed first (C is usually << n).
+    """
+
+    def __init__(self, feature_dim: int, code_dim: int) -> None:
+        super().__init__()
+        self.proj = nn.Linear(code_dim, feature_dim, bias=False)
+
+    @property
+    def W(self) -> torch.Tensor:
+        return self.proj.weight
+
+    def forward(self, X: torch.Tensor, Zbar: torch.Tensor) -> torch.Tensor:
+        return X @ self.proj(Zbar).T

@@ -1,0 +1,49 @@
+"""WGAN with weight clipping (Arjovsky, Chintala, Bottou 2017).
+
+    L_D = E[D(x_fake, a)] - E[D(x_real, a)]
+    L_G = -E[D(x_fake, a)]
+
+After every critic update each critic parameter is clipped to [-c, c] (c = 0.01), a crude way to
+keep D Lipschitz. The paper trains with RMSProp (lr 5e-5), the default optimizer here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from anyshot.nn.critic import CriticOutput
+from anyshot.objectives.base import AdversarialObjective, LossTerms, OptimizerSpec, register_objective
+
+
+@register_objective
+class WGAN(AdversarialObjective):
+    """Wasserstein loss with critic weights clipped to [-clip_value, clip_value]."""
+
+    name = "wgan"
+    critic_kind = "score"
+    default_optimizer = OptimizerSpec("rmsprop", 5e-5)
+
+    def __init__(self, clip_value: float = 0.01) -> None:
+        self.clip_value = float(clip_value)
+
+    def params(self) -> dict[str, Any]:
+        return {"clip_value": self.clip_value}
+
+    def critic_loss(self, critic, real, fake, attributes, generator) -> LossTerms:
+        d_real = critic(real, attributes).score.mean()
+        d_fake = critic(fake, attributes).score.mean()
+        loss = d_fake - d_real
+        return LossTerms(loss, {"critic_loss": float(loss.detach()),
+                                "wasserstein": float((d_real - d_fake).detach()), "penalty": 0.0})
+
+    def generator_loss(self, fake_out: CriticOutput) -> LossTerms:
+        loss = -fake_out.score.mean()
+        return LossTerms(loss, {"generator_adv": float(loss.detach())})
+
+    @torch.no_grad()
+    def after_critic_step(self, critic: nn.Module) -> None:
+        for p in critic.parameters():
+            p.clamp_(-self.clip_value, self.clip_value)
