@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from abc import ABC, abstractmethod
 from dataclasses import MISSING, asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
@@ -328,8 +329,11 @@ class GenerativeMethod(Method):
                 if on_restore is not None:
                     on_restore(state.get("caller", {}))
         steps = max(1, math.ceil(self.n_train_ / cfg.batch_size))
+        self.epoch_seconds_: list[float] = []  # wall clock, kept apart from the deterministic history
         for epoch in range(start, epochs + 1):
+            t0 = time.perf_counter()
             logs = self._train_epoch(epoch, steps)
+            self.epoch_seconds_.append(time.perf_counter() - t0)
             self.history_.append({"epoch": epoch, **logs})
             if on_epoch is not None:
                 on_epoch(epoch, logs)
