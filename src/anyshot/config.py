@@ -25,7 +25,7 @@ from typing import Any, Callable
 
 import yaml
 
-from anyshot.errors import ConfigError
+from anyshot.errors import ConfigError, reject_unknown_keys
 
 __all__ = [
     "DataConfig",
@@ -130,13 +130,7 @@ def _build(cls: type, raw: Any, where: str) -> Any:
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{where} must be a mapping of keys to values, got {type(raw).__name__}.")
-    valid = {f.name: f for f in fields(cls)}
-    unknown = sorted(set(raw) - set(valid))
-    if unknown:
-        raise ConfigError(
-            f"unknown key(s) {', '.join(map(repr, unknown))} in {where}; valid keys: "
-            f"{', '.join(valid)}."
-        )
+    reject_unknown_keys(raw, [f.name for f in fields(cls)], where)
     kwargs: dict[str, Any] = {}
     nested: dict[str, type] = {
         "data": DataConfig, "method": NamedConfig, "objective": NamedConfig,

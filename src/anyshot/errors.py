@@ -19,6 +19,17 @@ class ConfigError(AnyShotError, ValueError):
     """A configuration file or argument is invalid (unknown key, wrong type, bad value)."""
 
 
+def reject_unknown_keys(given, valid, where: str, error: type[Exception] | None = None) -> None:
+    """Raise ``error`` (default :class:`ConfigError`) naming unknown keys and the valid ones."""
+    valid = list(valid)
+    unknown = sorted(set(given) - set(valid))
+    if unknown:
+        raise (error or ConfigError)(
+            f"unknown key(s) {', '.join(map(repr, unknown))} in {where}; valid keys: "
+            f"{', '.join(valid)}."
+        )
+
+
 class CheckpointError(AnyShotError, RuntimeError):
     """A checkpoint is missing, truncated or corrupt."""
 

@@ -6,7 +6,7 @@ import inspect
 from typing import Any, Callable
 
 from anyshot.data.dataset import AnyShotData
-from anyshot.errors import ConfigError
+from anyshot.errors import ConfigError, reject_unknown_keys
 
 __all__ = ["DATASETS", "load_dataset", "check_loader_params"]
 
@@ -43,12 +43,7 @@ def check_loader_params(name: str, params: dict[str, Any]) -> None:
     sig = inspect.signature(fn)
     valid = [p.name for p in sig.parameters.values()
              if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    unknown = sorted(set(params) - set(valid))
-    if unknown:
-        raise ConfigError(
-            f"unknown key(s) {', '.join(map(repr, unknown))} in data.params for dataset {name!r}; "
-            f"valid keys: {', '.join(valid)}."
-        )
+    reject_unknown_keys(params, valid, f"data.params for dataset {name!r}")
     required = [p.name for p in sig.parameters.values()
                 if p.default is inspect.Parameter.empty
                 and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and p.name not in params]

@@ -37,7 +37,7 @@ import torch
 from torch import nn
 
 from anyshot.checkpoint import Checkpointer, optimizer_tensors, restore_optimizer
-from anyshot.errors import ConfigError, TrainingDivergedError
+from anyshot.errors import ConfigError, TrainingDivergedError, reject_unknown_keys
 from anyshot.evaluation.classifier import ClassifierConfig, SoftmaxClassifier
 from anyshot.io import atomic_write_text, load_tensors, read_json, save_tensors
 from anyshot.objectives.base import AdversarialObjective, LossTerms, OptimizerSpec
@@ -507,13 +507,7 @@ class GenerativeMethod(Method):
 
 def config_from_dict(cls: type, params: dict[str, Any], where: str) -> Any:
     """Build dataclass ``cls`` from ``params``; unknown keys are errors naming the valid ones."""
-    valid = {f.name: f for f in fields(cls)}
-    unknown = sorted(set(params) - set(valid))
-    if unknown:
-        raise ConfigError(
-            f"unknown key(s) {', '.join(map(repr, unknown))} in {where}; valid keys: "
-            f"{', '.join(sorted(valid))}."
-        )
+    reject_unknown_keys(params, sorted(f.name for f in fields(cls)), where)
     kwargs = dict(params)
     for f in fields(cls):
         value = kwargs.get(f.name)
