@@ -5,6 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
+
+# The tests train small networks, for which one thread is fastest and timing-stable on a shared
+# machine; numbers stay deterministic for a fixed thread count.
+torch.set_num_threads(1)
 
 #: ../shared/data seen from the repository root (tests/ -> repo root -> its parent).
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"

@@ -311,7 +311,8 @@ class GenerativeMethod(Method):
         self.train_classes_ = torch.as_tensor(np.asarray(train_classes, dtype=np.int64), device=dev)
         self.n_train_ = self.X_train_.shape[0]
         self.feature_dim_ = self.X_train_.shape[1]
-        self._build(self.feature_dim_, self.A_.shape[1])
+        with torch.device(dev):  # modules are created, and initialised, on the training device
+            self._build(self.feature_dim_, self.A_.shape[1])
         self.generator_.to(dev)
         self.critic_.to(dev)
         self._prepare(self.X_train_, self.y_train_, self.A_, self.train_classes_)
@@ -405,6 +406,8 @@ class GenerativeMethod(Method):
                 add({k: v / self.config.critic_iter for k, v in logs.items()})
             batch = self._batch()
             fake = self._generate(batch.a, self.rng_, train=True)
+            # The critic is read, not trained, in the generator step: no gradients for it.
+            self.critic_.requires_grad_(False)
             adv = self.objective.generator_loss(self._critic_for_generator(fake, batch.a))
             loss = adv.loss
             logs = {**adv.logs}
@@ -416,6 +419,7 @@ class GenerativeMethod(Method):
             self.opt_g_.zero_grad(set_to_none=True)
             loss.backward()
             self.opt_g_.step()
+            self.critic_.requires_grad_(True)
             add(logs)
         out = {k: v / steps for k, v in sums.items()}
         bad = [k for k, v in out.items() if not math.isfinite(v)]
@@ -442,7 +446,8 @@ class GenerativeMethod(Method):
         self.train_classes_ = tensors["train_classes"].to(self.device)
         self.feature_dim_ = int(tensors["feature_dim"])
         self.rng_ = make_generator(self.seed, self.device)
-        self._build(self.feature_dim_, int(self.A_.shape[1]))
+        with torch.device(self.device):
+            self._build(self.feature_dim_, int(self.A_.shape[1]))
         for prefix, module in self._modules().items():
             state = {k[len(prefix) + 1:]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
             module.load_state_dict(state)

@@ -41,6 +41,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from anyshot.errors import ConfigError
 from anyshot.methods.base import GenerativeConfig, GenerativeMethod, register_method
 from anyshot.nn.critic import CriticOutput, build_critic
 from anyshot.nn.init import init_weights
@@ -222,6 +223,9 @@ class SRWGAN(GenerativeMethod):
     def _prepare(self, X, y, A, train_classes) -> None:
         cfg = self.config
         local = self.seen_local_[y]
+        if (local < 0).any():
+            raise ConfigError("some training labels are not in train_classes; pass every class "
+                              "that has training samples in train_classes.")
         n_seen = int(train_classes.numel())
         counts = torch.bincount(local, minlength=n_seen)
         # Samples sorted by class: class c owns order_[starts_[c] : starts_[c] + counts_[c]].
@@ -283,6 +287,7 @@ class SRWGAN(GenerativeMethod):
     def _critic_terms(self, batch: RefinementBatch) -> LossTerms:
         cfg, step = self.config, self._step
         if step.real_out is None:  # the objective did not read the batch's real tensor itself
+            step.real = batch.x
             self._critic(batch.x, batch.a)
         loss = batch.x.new_zeros(())
         logs: dict[str, float] = {}
@@ -310,6 +315,9 @@ class SRWGAN(GenerativeMethod):
     def _generator_terms(self, fake: torch.Tensor, batch: RefinementBatch, epoch: int) -> LossTerms:
         cfg = self.config
         gen = self._step.generation
+        if gen is None or gen.x is not fake:
+            raise RuntimeError("SRWGAN's generator terms need the codes behind `fake`: generate "
+                               "it with _generate(..., train=True) after _batch().")
         n_seen = int(self.train_classes_.numel())
         y = self.seen_local_[batch.y]
         present = torch.bincount(y, minlength=n_seen) > 0
@@ -318,17 +326,20 @@ class SRWGAN(GenerativeMethod):
         cls = F.cross_entropy(mask_absent(fake @ xbar.T, present), y)
         loss = cfg.cls_weight * cls
         logs = {"cls_loss": float(cls.detach())}
+        bias, align = cfg.use_bias_elimination, cfg.use_alignment
+        if not (bias or align):
+            return LossTerms(loss, logs)
         n_unseen = int(self.unseen_classes_.numel())
-        entropy_on = cfg.use_bias_elimination and epoch > cfg.k
-        use_unseen = n_unseen > 0 and (cfg.use_alignment or entropy_on)
-        zs = [class_means(z, y, n_seen) for z in gen.z]
+        entropy_on = bias and epoch > cfg.k
+        use_unseen = n_unseen > 0 and (align or entropy_on)
+        zs = [class_means(z, y, n_seen) for z in gen.z]                    # Zbar_k^seen
         if use_unseen:
             unseen_gen = self.generator_(batch.a_unseen, self.rng_)
             yu = self.unseen_local_[batch.y_unseen]
             present_u = torch.bincount(yu, minlength=n_unseen) > 0
-            zu = [class_means(z, yu, n_unseen) for z in unseen_gen.z]
+            zu = [class_means(z, yu, n_unseen) for z in unseen_gen.z]     # Zbar_k^unseen
         structure = fake.new_zeros(())
-        if cfg.use_bias_elimination:
+        if bias:
             p1 = nearest_prototype_distance(fake, y, self.prototypes_).mean()
             syn = self.generator_(self.seen_attr_rep_, self.rng_).x
             p2 = mean_prototype_distance(syn.view(n_seen, cfg.loss_syn_num, -1),
@@ -346,7 +357,7 @@ class SRWGAN(GenerativeMethod):
                 sbc2 = mean_entropy(mask_absent(self.bilinear_[1](batch.x, zs[1]), present))
                 structure = structure + cfg.a_w * sbc2
                 logs["sbc2"] = float(sbc2.detach())
-        if cfg.use_alignment and use_unseen:
+        if align and use_unseen:
             cbc = sum(gram_alignment_loss(s, u) for s, u in zip(zs, zu))
             structure = structure + cfg.c_w * cbc
             logs["gram_alignment"] = float(cbc.detach())

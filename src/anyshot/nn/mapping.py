@@ -30,7 +30,7 @@ __all__ = ["MappingOutput", "NonRedundantMapping"]
 
 
 class MappingOutput(NamedTuple):
-    """M's code of a batch, each (n, L): mean mu, scale sigma and the sample z (z = mu if not drawn)."""
+    """M's code of a batch, each (n, L): mean mu, scale sigma, sample z (= mu if not drawn)."""
 
     mu: torch.Tensor
     sigma: torch.Tensor
@@ -43,7 +43,8 @@ class NonRedundantMapping(nn.Module):
     def __init__(self, feature_dim: int, attr_dim: int, latent: int, kind: str = "score") -> None:
         super().__init__()
         if kind not in CRITIC_KINDS:
-            raise ConfigError(f"unknown critic kind {kind!r}; choose one of {', '.join(CRITIC_KINDS)}.")
+            raise ConfigError(
+                f"unknown critic kind {kind!r}; choose one of {', '.join(CRITIC_KINDS)}.")
         self.kind = kind
         self.latent = latent
         self.encoder = nn.Sequential(nn.Linear(feature_dim, 2 * latent), nn.LeakyReLU(0.2))

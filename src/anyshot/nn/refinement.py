@@ -42,7 +42,8 @@ class GaussianHead(nn.Module):
     def __init__(self, attr_dim: int, nz: int) -> None:
         super().__init__()
         if nz < 2 or nz % 2:
-            raise ConfigError(f"nz must be an even number >= 2 (each head emits nz/2 dims), got {nz}.")
+            raise ConfigError(
+                f"nz must be an even number >= 2 (each head emits nz/2 dims), got {nz}.")
         self.half = nz // 2
         self.linear = nn.Linear(attr_dim, nz)
         self.act = nn.LeakyReLU(0.2)

@@ -6,8 +6,8 @@ computed once before training. Two distances enter the generator loss:
     L_1 proto = param2 * mean_i min_j ||x_fake_i - P_{y_i, j}||^2            (per sample)
     L_2 proto = param1 * mean_c min_j ||mean_s G(a_c)_s - P_{c, j}||^2       (per class mean)
 
-K-means runs for all classes at once on a padded (C, n_max, d) tensor with a fixed number of
-Lloyd iterations from a seeded random initialisation, so no Python loop over classes is needed.
+K-means runs for all classes at once on a padded (C, n_max, d) tensor: k-means++ seeding from a
+given generator, then a fixed number of Lloyd iterations, so no Python loop over classes is needed.
 """
 
 from __future__ import annotations
@@ -18,14 +18,21 @@ import torch.nn.functional as F
 __all__ = ["kmeans_prototypes", "mean_prototype_distance", "nearest_prototype_distance"]
 
 
+def _batched_sq_dist(Xp: torch.Tensor, x_sq: torch.Tensor, centres: torch.Tensor) -> torch.Tensor:
+    """||Xp[c, i] - centres[c, j]||^2 for Xp (C, n, d) with row norms x_sq (C, n, 1) and
+    centres (C, k, d) -> (C, n, k)."""
+    c_sq = centres.pow(2).sum(-1)[:, None, :]
+    return (x_sq + c_sq - 2.0 * torch.bmm(Xp, centres.transpose(1, 2))).clamp(min=0)
+
+
 def kmeans_prototypes(X: torch.Tensor, y: torch.Tensor, n_classes: int, n_clusters: int,
                       rng: torch.Generator, iters: int = 25) -> torch.Tensor:
     """Batched k-means: ``n_clusters`` centres per class of X (N, d) with labels y (N,) in
     0..n_classes-1 -> (n_classes, n_clusters, d).
 
-    Initial centres are distinct random samples of the class (repeated when a class has fewer
-    samples than clusters); an emptied cluster keeps its previous centre. A class without
-    samples gets all-zero prototypes.
+    Initial centres come from k-means++ seeding (a class with fewer samples than clusters
+    repeats samples); an emptied cluster keeps its previous centre. A class without samples gets
+    all-zero prototypes.
     """
     N, d = X.shape
     dev = X.device
@@ -39,15 +46,24 @@ def kmeans_prototypes(X: torch.Tensor, y: torch.Tensor, n_classes: int, n_cluste
     slot = torch.minimum(pos[None, :], (counts[:, None] - 1).clamp(min=0))
     rows = order[(starts[:, None] + slot).clamp(max=N - 1)]
     Xp = X[rows]                                                             # (C, n_max, d)
-    keys = torch.rand(n_classes, n_max, generator=rng, device=dev).masked_fill(~valid, 2.0)
-    shuffled = keys.argsort(dim=1)                                           # valid slots first
-    first = torch.arange(n_clusters, device=dev)[None, :] % counts.clamp(min=1)[:, None]
-    init = shuffled.gather(1, first)                                         # (C, n)
-    centres = Xp.gather(1, init[..., None].expand(-1, -1, d)).clone()
+    # k-means++ seeding, all classes at once: each next centre is a sample drawn with
+    # probability proportional to its squared distance to the nearest centre chosen so far.
     x_sq = Xp.pow(2).sum(-1, keepdim=True)                                   # (C, n_max, 1)
+    fallback = (valid | (pos == 0)[None, :]).to(X.dtype)   # uniform (any slot if no samples)
+    nearest: torch.Tensor | None = None                    # (C, n_max) D^2 to chosen centres
+    chosen = []
+    for _ in range(n_clusters):
+        w = fallback if nearest is None else torch.where(nearest.sum(1, keepdim=True) > 0,
+                                                         nearest, fallback)
+        pick = torch.multinomial(w, 1, generator=rng)                        # (C, 1)
+        centre = Xp.gather(1, pick[..., None].expand(-1, -1, d))             # (C, 1, d)
+        chosen.append(centre)
+        d2 = _batched_sq_dist(Xp, x_sq, centre).squeeze(2) * valid
+        nearest = d2 if nearest is None else torch.minimum(nearest, d2)
+    centres = torch.cat(chosen, dim=1)                                       # (C, n, d)
     mask = valid[..., None].to(X.dtype)
     for _ in range(iters):
-        dist = x_sq + centres.pow(2).sum(-1)[:, None, :] - 2.0 * torch.bmm(Xp, centres.transpose(1, 2))
+        dist = _batched_sq_dist(Xp, x_sq, centres)
         member = F.one_hot(dist.argmin(dim=2), n_clusters).to(X.dtype) * mask   # (C, n_max, n)
         size = member.sum(dim=1)                                             # (C, n)
         sums = torch.bmm(member.transpose(1, 2), Xp)                         # (C, n, d)

@@ -46,7 +46,8 @@ class TripletCenterLoss(nn.Module):
     def n_classes(self) -> int:
         return self.centers.shape[0]
 
-    def forward(self, codes: torch.Tensor, labels: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
+    def forward(self, codes: torch.Tensor, labels: torch.Tensor, rng: torch.Generator
+                ) -> torch.Tensor:
         """codes (n, L), local labels (n,) -> scalar loss; other classes are drawn from ``rng``.
 
         With a single class there is no other centre to push from, and the loss is 0.
