@@ -112,6 +112,55 @@ def train(
         _fail(exc)
 
 
+ABLATIONS = {
+    "full": {},
+    "no-mapping": {"use_mapping": False},
+    "no-center-loss": {"use_center_loss": False},
+    "no-bias-elimination": {"use_bias_elimination": False},
+    "no-alignment": {"use_alignment": False},
+    "single-head": {"single_head": True},
+}
+
+
+@app.command()
+def ablate(
+    config: Annotated[str, typer.Option("--config", "-c", help="an SRWGAN config or preset, e.g. srwgan/synthetic")],
+    seeds: Annotated[str, typer.Option(help="comma-separated seeds")] = "0,1,2",
+    variants: Annotated[str, typer.Option(help="comma-separated subset of: " + ", ".join(ABLATIONS))] = ",".join(ABLATIONS),
+    device: Annotated[Optional[str], typer.Option(help="cpu | cuda | auto")] = None,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="override a config key: KEY=VALUE")] = None,
+) -> None:
+    """Run the standard SRWGAN ablation set (one switch off at a time) over seeds."""
+    from anyshot.config import load_config
+    from anyshot.experiment import prepare_data, run_experiment
+    from anyshot.reporting import console, progress_bar, results_table
+
+    try:
+        overrides = _parse_sets(set_ or [])
+        overrides["evaluation.seeds"] = [int(s) for s in seeds.split(",")]
+        if device:
+            overrides["device"] = device
+        unknown = [v for v in variants.split(",") if v not in ABLATIONS]
+        if unknown:
+            raise AnyShotError(f"unknown ablation(s) {unknown}; valid: {', '.join(ABLATIONS)}.")
+        base = load_config(config, overrides)
+        data = prepare_data(base)
+        results = []
+        with progress_bar() as progress:
+            for name in variants.split(","):
+                switch = {f"method.params.{k}": v for k, v in ABLATIONS[name].items()}
+                cfg = load_config(config, {**overrides, **switch})
+                for r in run_experiment(cfg, progress, data=data):
+                    r.method = f"{r.method} ({name})"
+                    results.append(r)
+                    console.print(f"{r.method} seed={r.seed} protocol={r.protocol_label} " +
+                                  " ".join(f"{k}={v * 100:.1f}" for k, v in r.metrics.items()),
+                                  highlight=False)
+        console.print(results_table(results, title=f"ablations of {config}"))
+    except AnyShotError as exc:
+        _fail(exc)
+
+
 @app.command()
 def evaluate(
     run_dir: Annotated[Path, typer.Argument(help="a directory written by `anyshot train --out`")],
