@@ -304,6 +304,41 @@ def generate(
 
 
 @app.command()
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="a directory written by `anyshot train --out`")],
+    embedding: Annotated[str, typer.Option(help="2-D embedding of real vs synthetic features: pca | tsne")] = "pca",
+) -> None:
+    """Write an HTML report of a run: training curves, accuracies, confusion matrix, embedding."""
+    from anyshot.report import report_command
+
+    try:
+        report_command(run_dir, embedding=embedding)
+    except AnyShotError as exc:
+        _fail(exc)
+
+
+@app.command()
+def sweep(
+    config: Annotated[str, typer.Option("--config", "-c", help="YAML file or preset name (see `anyshot presets`)")],
+    space: Annotated[Path, typer.Option(help="search space YAML: {metric: ..., space: {dotted.key: {type: float|int|categorical, ...}}}")],
+    trials: Annotated[int, typer.Option(help="trials to add in this call (a study resumes where it stopped)")] = 20,
+    storage: Annotated[Optional[str], typer.Option(help="SQLAlchemy URL of the study (default: sqlite:///<out>/sweep.db)")] = None,
+    study_name: Annotated[str, typer.Option(help="study to create or continue")] = "anyshot",
+    out: Annotated[Optional[Path], typer.Option(help="folder for best_config.yaml (and the default sweep.db); default: current folder")] = None,
+    seed: Annotated[int, typer.Option(help="seed of the validation split, the models and the sampler")] = 0,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="override a config key: KEY=VALUE")] = None,
+) -> None:
+    """Search hyperparameters with Optuna on the validation split (the test split is never read)."""
+    from anyshot.sweep import sweep_command
+
+    try:
+        sweep_command(config, space, trials, storage, study_name, out,
+                      overrides=_parse_sets(set_ or []), seed=seed)
+    except AnyShotError as exc:
+        _fail(exc)
+
+
+@app.command()
 def presets() -> None:
     """List the config presets shipped with anyshot."""
     from anyshot.config import list_presets

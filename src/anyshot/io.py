@@ -19,6 +19,9 @@ from safetensors.torch import save as st_save
 
 from anyshot.errors import CheckpointError
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
 __all__ = ["atomic_write_bytes", "atomic_write_text", "save_tensors", "load_tensors", "read_json"]
 
 
@@ -31,6 +34,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp creates 0600; give the file normal permissions
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
