@@ -234,7 +234,9 @@ def run_experiment(config: ExperimentConfig, progress: Progress | None = None,
             lines = "".join(json.dumps({k: v for k, v in r.to_dict().items() if k != "history"},
                                        sort_keys=True) + "\n" for r in results)
             atomic_write_text(run_dir / "results.jsonl", lines)
-            atomic_write_text(save / "history.json", json.dumps(result.history))
+            # Per-epoch training metrics of the tested model, one JSON object per line.
+            atomic_write_text(save / "history.jsonl",
+                              "".join(json.dumps(row) + "\n" for row in result.history))
     return results
 
 

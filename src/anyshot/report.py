@@ -7,7 +7,7 @@ The page is self-contained (figures embedded as base64 PNG) so it can be mailed 
 a pull request; the PNG files beside it are the same figures, for papers and slides.
 
 Everything is read from what ``anyshot train --out DIR`` wrote (``config.yaml``,
-``results.jsonl``, ``seed_<s>/history.json``, ``seed_<s>/<task>/model.*``); the data set is
+``results.jsonl``, ``seed_<s>/history.jsonl``, ``seed_<s>/<task>/model.*``); the data set is
 reloaded from the config. Figures are drawn on :class:`matplotlib.figure.Figure` objects with the
 Agg renderer, never through pyplot, so no display is needed and no global backend is changed.
 """
@@ -106,10 +106,11 @@ def _read_run(run_dir: Path) -> _Run:
                               f"`anyshot train --resume {run_dir}`.")
     histories: dict[int, list[dict[str, float]]] = {}
     for rec in records:
-        path = run_dir / f"seed_{rec.seed}" / "history.json"
+        path = run_dir / f"seed_{rec.seed}" / "history.jsonl"
         if path.is_file():
             try:
-                histories[rec.seed] = list(json.loads(path.read_text()))
+                histories[rec.seed] = [json.loads(line) for line in path.read_text().splitlines()
+                                       if line.strip()]
             except json.JSONDecodeError as exc:
                 raise CheckpointError(f"{str(path)!r} is not valid JSON ({exc}); it may be "
                                       "truncated.") from exc
@@ -454,7 +455,7 @@ def write_report(run_dir: Path, out: Path | None = None, *, max_points: int = 20
         embedding: ``"pca"`` (default, fast, linear) or ``"tsne"``.
         device: where the saved model is reloaded for the confusion matrix and the embedding.
 
-    Sections: training curves per seed (from ``history.json``), test accuracy bars (mean +- std
+    Sections: training curves per seed (from ``history.jsonl``), test accuracy bars (mean +- std
     over seeds), the ZSL confusion matrix on the unseen classes and the real/synthetic embedding
     for the first seed. Sections that cannot be drawn (a non-generative method has no synthetic
     features; a non-iterative one has no training curves) are replaced by a note saying why.
@@ -483,12 +484,12 @@ def write_report(run_dir: Path, out: Path | None = None, *, max_points: int = 20
     if fig is None:
         curves.note = (f"No training history: method {rec.method!r} is not trained in epochs."
                        if not any(run.histories.values()) and rec.objective is None
-                       else "No training history was recorded (seed_<s>/history.json is missing "
+                       else "No training history was recorded (seed_<s>/history.jsonl is missing "
                             "or empty).")
     else:
         curves.png = _png(fig)
         curves.caption = ("Per-epoch means of the logged losses for each seed, from "
-                          "seed_<s>/history.json. They belong to the model that was tested (with "
+                          "seed_<s>/history.jsonl. They belong to the model that was tested (with "
                           "the honest protocol: the final training on the full training split, up "
                           "to the last selected epoch).")
     label = rec.protocol_label if len({r.protocol_label for r in run.records}) == 1 else "mixed"
