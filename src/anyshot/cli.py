@@ -79,6 +79,8 @@ def train(
     objective: Annotated[Optional[str], typer.Option(help="adversarial objective: wgan | wgan-gp | ebgan")] = None,
     protocol: Annotated[Optional[str], typer.Option(help="honest | fixed | test-selection (peeks at test)")] = None,
     out: Annotated[Optional[Path], typer.Option(help="run directory for results and models")] = None,
+    amp: Annotated[Optional[str], typer.Option(help="none | bf16: bfloat16 autocast of training and synthesis (method.params.amp)")] = None,
+    patience: Annotated[Optional[int], typer.Option(help="early stopping: end the validation run after N evaluations without a new best (evaluation.patience)")] = None,
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="override a config key: KEY=VALUE")] = None,
 ) -> None:
     """Train and test one config (every seed), print the table, write a run directory."""
@@ -94,6 +96,10 @@ def train(
             overrides["objective.name"] = objective
         if protocol:
             overrides["evaluation.protocol"] = protocol
+        if amp:
+            overrides["method.params.amp"] = amp
+        if patience is not None:
+            overrides["evaluation.patience"] = patience
         if resume is not None:
             if config is not None or out is not None:
                 raise AnyShotError("--resume takes the config and output folder of the run; "

@@ -74,10 +74,19 @@ class ValidationConfig:
 
 @dataclass
 class EvaluationConfig:
+    """Protocol, tasks and seeds.
+
+    ``eval_every``: evaluate on the selection data every that many epochs. ``patience``: early
+    stopping; the validation run stops after that many evaluations in a row without a new best
+    selection metric in any task (``None``: train all epochs). It only shortens the search for
+    the epoch: selection still uses validation data alone.
+    """
+
     protocol: str = "honest"
     tasks: list[str] = field(default_factory=lambda: ["zsl", "gzsl"])
     seeds: list[int] = field(default_factory=lambda: [0])
     eval_every: int = 1
+    patience: int | None = None
     validation: ValidationConfig = field(default_factory=ValidationConfig)
 
 
@@ -159,6 +168,7 @@ def _check_types(obj: Any, where: str) -> None:
         "tasks": lambda v: isinstance(v, list) and all(isinstance(t, str) for t in v),
         "seeds": lambda v: isinstance(v, list) and all(isinstance(t, int) for t in v),
         "eval_every": lambda v: isinstance(v, int),
+        "patience": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1,
         "device": lambda v: isinstance(v, str),
         "checkpoint_every": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
         "unseen_fraction": lambda v: isinstance(v, (int, float)) and 0 < v < 1,

@@ -27,6 +27,7 @@ from anyshot.evaluation.protocols import (
 )
 from anyshot.evaluation.results import RunResult
 from anyshot.methods import Method, make_method
+from anyshot.methods.base import StopTraining
 from anyshot.objectives import make_objective
 from anyshot.checkpoint import Checkpointer
 from anyshot.errors import ConfigError
@@ -88,18 +89,39 @@ def _epochs(method: Method) -> int:
     return int(getattr(method.config, "epochs", 0) or 0)
 
 
+def _evaluations_since_best(curve: list[dict[str, float]], keys: list[str]) -> int:
+    """How many evaluations of ``curve`` came after the last new best of any of ``keys``."""
+    best = {k: -np.inf for k in keys}
+    since = 0
+    for row in curve:
+        improved = [k for k in keys if row[k] > best[k]]
+        for k in improved:
+            best[k] = row[k]
+        since = 0 if improved else since + 1
+    return since
+
+
 def _curve(method: Method, data: AnyShotData, tasks, eval_every: int, epochs: int,
            progress: Progress | None, stage: str, save_dir: Path | None = None,
-           checkpoint_every: int = 0) -> list[dict[str, float]]:
-    """Train ``method`` on ``data`` and evaluate on its test sets every ``eval_every`` epochs."""
+           checkpoint_every: int = 0, patience: int | None = None) -> list[dict[str, float]]:
+    """Train ``method`` on ``data`` and evaluate on its test sets every ``eval_every`` epochs;
+    with ``patience``, stop once that many evaluations in a row bring no new best."""
     curve: list[dict[str, float]] = []
     ckpt = _checkpoint(save_dir, stage.split()[-1], checkpoint_every, {"curve": curve})
+    keys = [selection_metric(t, data) for t in tasks]
+
+    def patience_spent() -> bool:
+        return patience is not None and _evaluations_since_best(curve, keys) >= patience
 
     def on_epoch(epoch: int, logs: dict[str, float]) -> None:
+        if patience_spent():  # a resumed run that had already stopped: keep the curve as it was
+            raise StopTraining
         if epoch % eval_every == 0 or epoch == epochs:
             curve.append({"epoch": epoch, **evaluate(method, data, tasks)})
         if progress is not None:
             progress(stage, epoch, epochs)
+        if patience_spent():
+            raise StopTraining
 
     _fit(method, data, epochs, on_epoch, ckpt)
     return curve
@@ -146,7 +168,7 @@ def run_seed(config: ExperimentConfig, data: AnyShotData, seed: int,
                                    holdout_fraction=vcfg.holdout_fraction, seed=seed,
                                    val_unseen=val_unseen)
         curve = _curve(method, val, tasks, ev.eval_every, epochs, progress,
-                       f"seed {seed} validation", save_dir, every)
+                       f"seed {seed} validation", save_dir, every, ev.patience)
         selected = _best_epochs(curve, tasks, val)
         for task, epoch in selected.items():
             row = next(r for r in curve if r["epoch"] == epoch)
@@ -170,7 +192,7 @@ def run_seed(config: ExperimentConfig, data: AnyShotData, seed: int,
         method = final
     elif protocol == "test-selection":
         curve = _curve(method, data, tasks, ev.eval_every, epochs, progress,
-                       f"seed {seed} test-selection", save_dir, every)
+                       f"seed {seed} test-selection", save_dir, every, ev.patience)
         selected = _best_epochs(curve, tasks, data)
         for task, epoch in selected.items():
             row = next(r for r in curve if r["epoch"] == epoch)

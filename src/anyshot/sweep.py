@@ -332,7 +332,7 @@ def run_sweep(config: ExperimentConfig, search_space: dict, *, n_trials: int,
         stage = f"trial {trial.number} validation"
         if method.iterative:
             curve = _curve(method, val, tasks, cfg.evaluation.eval_every, _epochs(method),
-                           progress, stage)
+                           progress, stage, patience=cfg.evaluation.patience)
         else:
             _fit(method, val, None)
             curve = [{"epoch": 0, **evaluate(method, val, tasks)}]

@@ -51,10 +51,16 @@ __all__ = [
     "GenerativeMethod",
     "Method",
     "METHODS",
+    "StopTraining",
     "register_method",
 ]
 
 EpochCallback = Callable[[int, dict[str, float]], None]
+
+
+class StopTraining(Exception):
+    """Raised by an ``on_epoch`` callback to end training after the current epoch (early
+    stopping); ``fit`` returns normally, with the state of that epoch."""
 
 
 class Classifier(ABC):
@@ -174,6 +180,9 @@ class Batch(NamedTuple):
     a: torch.Tensor
 
 
+AMP_MODES = ("none", "bf16")
+
+
 @dataclass
 class GenerativeConfig:
     """Hyperparameters every generative method has.
@@ -187,6 +196,9 @@ class GenerativeConfig:
         syn_num: synthetic features per class for the final classifier.
         classifier: the final classifier's training settings.
         out: generator output activation (relu | sigmoid | none).
+        amp: ``"bf16"`` runs the forward passes of training and synthesis under bfloat16
+            autocast (CPU and CUDA; weights, optimizer state and the final classifier stay
+            float32); ``"none"`` (default) computes in float32.
     """
 
     epochs: int = 30
@@ -197,7 +209,12 @@ class GenerativeConfig:
     beta2: float | None = None
     syn_num: int = 300
     out: str = "relu"
+    amp: str = "none"
     classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
+
+    def __post_init__(self) -> None:
+        if self.amp not in AMP_MODES:
+            raise ConfigError(f"amp {self.amp!r} is unknown; choose one of {', '.join(AMP_MODES)}.")
 
 
 def optimizer_spec(config: GenerativeConfig, objective: AdversarialObjective) -> OptimizerSpec:
@@ -280,6 +297,11 @@ class GenerativeMethod(Method):
         return X
 
     # ------------------------------------------------------------------ training
+    def _autocast(self) -> torch.autocast:
+        """bfloat16 autocast of forward passes when ``config.amp == "bf16"``, else a no-op."""
+        return torch.autocast(self.device.type, dtype=torch.bfloat16,
+                              enabled=self.config.amp == "bf16")
+
     def _sample(self, n: int) -> torch.Tensor:
         return torch.randint(self.n_train_, (n,), generator=self.rng_, device=self.device)
 
@@ -336,13 +358,19 @@ class GenerativeMethod(Method):
             logs = self._train_epoch(epoch, steps)
             self.epoch_seconds_.append(time.perf_counter() - t0)
             self.history_.append({"epoch": epoch, **logs})
+            stop = False
             if on_epoch is not None:
-                on_epoch(epoch, logs)
-            if checkpointer is not None and checkpointer.due(epoch, epochs):
+                try:
+                    on_epoch(epoch, logs)
+                except StopTraining:
+                    stop = True
+            if checkpointer is not None and (stop or checkpointer.due(epoch, epochs)):
                 tensors, state = self._training_state()
                 state["epoch"] = epoch
                 state["caller"] = checkpoint_state() if checkpoint_state is not None else {}
                 checkpointer.save(epoch, tensors, state)
+            if stop:
+                break
         torch.random.set_rng_state(torch_state)
         return self
 
@@ -389,15 +417,17 @@ class GenerativeMethod(Method):
         for _ in range(steps):
             for _ in range(self.config.critic_iter):
                 batch = self._batch()
-                with torch.no_grad():
-                    fake = self._generate(batch.a, self.rng_, train=True)
-                terms = self.objective.critic_loss(self._critic, batch.x, fake, batch.a, self.rng_)
-                loss = terms.loss
-                logs = dict(terms.logs)
-                extra = self._critic_terms(batch)
-                if extra is not None:
-                    loss = loss + extra.loss
-                    logs.update(extra.logs)
+                with self._autocast():
+                    with torch.no_grad():
+                        fake = self._generate(batch.a, self.rng_, train=True)
+                    terms = self.objective.critic_loss(self._critic, batch.x, fake, batch.a,
+                                                       self.rng_)
+                    loss = terms.loss
+                    logs = dict(terms.logs)
+                    extra = self._critic_terms(batch)
+                    if extra is not None:
+                        loss = loss + extra.loss
+                        logs.update(extra.logs)
                 self.opt_d_.zero_grad(set_to_none=True)
                 loss.backward()
                 self.opt_d_.step()
@@ -405,16 +435,17 @@ class GenerativeMethod(Method):
                 self._after_critic_step(logs)
                 add({k: v / self.config.critic_iter for k, v in logs.items()})
             batch = self._batch()
-            fake = self._generate(batch.a, self.rng_, train=True)
             # The critic is read, not trained, in the generator step: no gradients for it.
             self.critic_.requires_grad_(False)
-            adv = self.objective.generator_loss(self._critic_for_generator(fake, batch.a))
-            loss = adv.loss
-            logs = {**adv.logs}
-            extra = self._generator_terms(fake, batch, epoch)
-            if extra is not None:
-                loss = loss + extra.loss
-                logs.update(extra.logs)
+            with self._autocast():
+                fake = self._generate(batch.a, self.rng_, train=True)
+                adv = self.objective.generator_loss(self._critic_for_generator(fake, batch.a))
+                loss = adv.loss
+                logs = {**adv.logs}
+                extra = self._generator_terms(fake, batch, epoch)
+                if extra is not None:
+                    loss = loss + extra.loss
+                    logs.update(extra.logs)
             logs["generator_loss"] = float(loss.detach())
             self.opt_g_.zero_grad(set_to_none=True)
             loss.backward()
@@ -477,7 +508,8 @@ class GenerativeMethod(Method):
         y = cls.repeat_interleave(int(n_per_class))
         rng = make_generator(self.seed + 1 if seed is None else seed, self.device)
         self.generator_.eval()
-        X = self._generate(self.A_[y], rng, train=False)
+        with self._autocast():
+            X = self._generate(self.A_[y], rng, train=False).float()
         self.generator_.train()
         return X, y
 

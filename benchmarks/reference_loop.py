@@ -1,0 +1,160 @@
+"""A straightforward per-class-loop SRWGAN: the timing reference for benchmarks/perf.py.
+
+:class:`LoopSRWGAN` is anyshot's SRWGAN with its vectorized per-class computations replaced by
+the Python loops that a direct transcription of the method uses (one iteration per class):
+
+* batches: samples of each class in the batch drawn class by class;
+* class means of codes and features: one boolean-mask mean per class;
+* per-sample prototype term: distances to all C * n prototypes, then the nearest prototype of
+  each class found class by class, then the own class picked;
+* class-mean prototype term: the (C * num, m) attribute matrix and a (C, C * num) averaging
+  matrix filled class by class, distances to all prototypes, minima class by class;
+* synthesis for the final classifier: one generator call per class.
+
+Everything else (networks, objective, loss weights, optimizers, training loop) is the library's
+own code, so the two implementations train the same model with the same step. Each loop helper
+returns the same values as its vectorized counterpart on the same inputs (tested in
+tests/unit/test_reference_loop.py); the random draws of batches and noise come in a different
+order, so single runs are not bit-identical.
+
+Not part of the package and not for training real models: it exists to be timed against.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Iterator
+
+import numpy as np
+import torch
+
+import anyshot.methods.srwgan as srwgan_module
+from anyshot.methods.srwgan import RefinementBatch, SRWGAN
+from anyshot.utils import make_generator
+
+__all__ = ["LoopSRWGAN", "loop_class_means", "loop_mean_prototype_distance",
+           "loop_nearest_prototype_distance"]
+
+
+def loop_class_means(codes: torch.Tensor, labels: torch.Tensor, n_classes: int) -> torch.Tensor:
+    """Per-class means, one boolean mask per class (zeros for a class absent from the batch)."""
+    out = torch.zeros(n_classes, codes.shape[1], dtype=codes.dtype, device=codes.device)
+    rows = []
+    for c in range(n_classes):
+        mask = labels == c
+        rows.append(codes[mask].mean(dim=0) if bool(mask.any()) else out[c])
+    return torch.stack(rows)
+
+
+def _pairwise_sq_dist(x: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
+    return ((x * x).sum(1, keepdim=True) + (p * p).sum(1)[None, :] - 2.0 * x @ p.T).clamp(min=0)
+
+
+def _nearest_in_each_class(dist: torch.Tensor, n_classes: int, n_proto: int) -> torch.Tensor:
+    """dist (n, C * n_proto) -> column index of the nearest prototype of every class (n, C)."""
+    idx = torch.zeros(dist.shape[0], n_classes, dtype=torch.int64, device=dist.device)
+    for c in range(n_classes):
+        block = dist.detach()[:, c * n_proto:(c + 1) * n_proto]
+        idx[:, c] = block.argmin(dim=1) + c * n_proto
+    return idx
+
+
+def loop_nearest_prototype_distance(x: torch.Tensor, y: torch.Tensor, prototypes: torch.Tensor
+                                    ) -> torch.Tensor:
+    """min_j ||x_i - P_{y_i, j}||^2 via all distances and a loop over classes."""
+    C, n, d = prototypes.shape
+    dist = _pairwise_sq_dist(x, prototypes.reshape(C * n, d))
+    nearest = _nearest_in_each_class(dist, C, n)
+    return dist.gather(1, nearest).gather(1, y[:, None]).squeeze(1)
+
+
+def loop_mean_prototype_distance(samples: torch.Tensor, prototypes: torch.Tensor) -> torch.Tensor:
+    """The class-mean prototype term with an averaging matrix filled class by class."""
+    C, k, d = samples.shape
+    flat = samples.reshape(C * k, d)
+    labels = torch.arange(C, device=samples.device).repeat_interleave(k)
+    average = torch.zeros(C, C * k, dtype=samples.dtype, device=samples.device)
+    for c in range(C):
+        members = torch.nonzero(labels == c).squeeze(1)
+        average[c, members] = 1.0 / members.numel()
+    means = average @ flat
+    return loop_nearest_prototype_distance(means, torch.arange(C, device=samples.device),
+                                           prototypes)
+
+
+@contextlib.contextmanager
+def _loop_helpers() -> Iterator[None]:
+    """Swap SRWGAN's vectorized helpers for the loop versions while the block runs."""
+    names = {"class_means": loop_class_means,
+             "nearest_prototype_distance": loop_nearest_prototype_distance,
+             "mean_prototype_distance": loop_mean_prototype_distance}
+    saved = {k: getattr(srwgan_module, k) for k in names}
+    try:
+        for k, fn in names.items():
+            setattr(srwgan_module, k, fn)
+        yield
+    finally:
+        for k, fn in saved.items():
+            setattr(srwgan_module, k, fn)
+
+
+class LoopSRWGAN(SRWGAN):
+    """SRWGAN with per-class Python loops in batching, the generator terms and synthesis."""
+
+    name = "srwgan-loop"  # not registered: benchmarks build it directly
+
+    @property
+    def seen_attr_rep_(self) -> torch.Tensor:
+        """Attributes of loss_syn_num samples per seen class, rebuilt class by class each step."""
+        num = self.config.loss_syn_num
+        classes = self.train_classes_
+        out = torch.empty(classes.numel() * num, self.A_.shape[1], device=self.A_.device)
+        for i in range(classes.numel()):
+            out[i * num:(i + 1) * num] = self.A_[classes[i]].repeat(num, 1)
+        return out
+
+    @seen_attr_rep_.setter
+    def seen_attr_rep_(self, value: torch.Tensor) -> None:  # _prepare's precomputed copy is unused
+        pass
+
+    def _batch(self) -> RefinementBatch:
+        B, dev, rng = self.config.batch_size, self.device, self.rng_
+        n_cls = self.sampled_classes_.numel()
+        slots = torch.cat([torch.randperm(n_cls, generator=rng, device=dev)
+                           for _ in range(-(-B // n_cls))])[:B]
+        pick = self.sampled_classes_[slots]
+        idx = torch.empty(B, dtype=torch.int64, device=dev)
+        for c in range(self.counts_.numel()):  # class by class
+            where = torch.nonzero(pick == c).squeeze(1)
+            if where.numel():
+                offset = torch.randint(int(self.counts_[c]), (where.numel(),), generator=rng,
+                                       device=dev)
+                idx[where] = self.order_[self.starts_[c] + offset]
+        y = self.y_train_[idx]
+        n_unseen = self.unseen_classes_.numel()
+        if n_unseen:
+            yu = self.unseen_classes_[torch.cat([torch.randperm(n_unseen, generator=rng, device=dev)
+                                                 for _ in range(-(-B // n_unseen))])[:B]]
+        else:
+            yu = self.unseen_classes_
+        batch = RefinementBatch(self.X_train_[idx], y, self.A_[y], yu, self.A_[yu])
+        self._step = srwgan_module._StepCache(real=batch.x)
+        return batch
+
+    def _generator_terms(self, fake, batch, epoch):
+        with _loop_helpers():
+            return super()._generator_terms(fake, batch, epoch)
+
+    @torch.no_grad()
+    def synthesize(self, classes, n_per_class, *, seed=None):
+        """One generator call per class."""
+        rng = make_generator(self.seed + 1 if seed is None else seed, self.device)
+        self.generator_.eval()
+        parts_x, parts_y = [], []
+        for c in np.asarray(classes, dtype=np.int64):
+            a = self.A_[int(c)].repeat(int(n_per_class), 1)
+            parts_x.append(self._generate(a, rng, train=False))
+            parts_y.append(torch.full((int(n_per_class),), int(c), dtype=torch.int64,
+                                      device=self.device))
+        self.generator_.train()
+        return torch.cat(parts_x), torch.cat(parts_y)

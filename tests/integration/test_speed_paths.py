@@ -1,0 +1,108 @@
+"""Optional speed paths keep the numbers within stated tolerances:
+
+* ``method.params.amp: bf16`` (bfloat16 autocast): ZSL accuracy and GZSL H within 5 points of
+  float32 training with the same seed;
+* ``evaluation.patience`` (early stopping on validation): the validation curve is exactly the
+  start of the full one, and its best value is within 5 points of the full curve's best;
+* a larger final-classifier batch (``classifier.batch_size`` x4, lr x2): within 5 points.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from anyshot.config import load_config
+from anyshot.errors import ConfigError
+from anyshot.evaluation.protocols import evaluate, selection_metric
+from anyshot.experiment import _curve, build_method, prepare_data, run_experiment
+
+TOL = 0.05
+FIXED = {"evaluation.protocol": "fixed", "evaluation.seeds": [0], "device": "cpu",
+         "method.params.epochs": 10}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def fp32_and_bf16():
+    out = {}
+    for amp in ("none", "bf16"):
+        cfg = load_config("srwgan/synthetic", {**FIXED, "method.params.amp": amp})
+        data = prepare_data(cfg)
+        method = build_method(cfg, 0)
+        tv = data.trainval
+        method.fit(data.X[tv], data.y[tv], data.attributes, np.unique(data.y[tv]))
+        out[amp] = (method, data, evaluate(method, data, ["zsl", "gzsl"]))
+    return out
+
+
+def test_bf16_autocast_stays_within_tolerance(fp32_and_bf16):
+    full, half = fp32_and_bf16["none"][2], fp32_and_bf16["bf16"][2]
+    assert full["zsl"] > 0.6  # the float32 run itself learned
+    assert abs(half["zsl"] - full["zsl"]) <= TOL
+    assert abs(half["gzsl_h"] - full["gzsl_h"]) <= TOL
+    assert fp32_and_bf16["bf16"][0].history_ != fp32_and_bf16["none"][0].history_  # it did change the arithmetic
+
+
+def test_synthesis_under_bf16_returns_float32(fp32_and_bf16):
+    method, data, _ = fp32_and_bf16["bf16"]
+    X, _ = method.synthesize(data.unseen, 3)
+    assert X.dtype == torch.float32
+
+
+def test_larger_classifier_batch_stays_within_tolerance(fp32_and_bf16):
+    method, data, base = fp32_and_bf16["none"]
+    clf = method.config.classifier
+    method.config = dataclasses.replace(
+        method.config, classifier=dataclasses.replace(clf, batch_size=4 * clf.batch_size,
+                                                      lr=2 * clf.lr))
+    try:
+        big = evaluate(method, data, ["zsl", "gzsl"])
+    finally:
+        method.config = dataclasses.replace(method.config, classifier=clf)
+    assert abs(big["zsl"] - base["zsl"]) <= TOL
+    assert abs(big["gzsl_h"] - base["gzsl_h"]) <= TOL
+
+
+def test_unknown_amp_mode_is_a_config_error():
+    with pytest.raises(ConfigError, match="amp 'fp8' is unknown; choose one of none, bf16"):
+        load_config("srwgan/synthetic", {"method.params.amp": "fp8"})
+    with pytest.raises(ConfigError, match="patience"):
+        load_config("clswgan/synthetic", {"evaluation.patience": 0})
+
+
+def test_early_stopping_is_a_prefix_of_the_full_validation_curve():
+    cfg = load_config("clswgan/synthetic", {"evaluation.seeds": [0], "device": "cpu",
+                                            "method.params.epochs": 16,
+                                            "evaluation.eval_every": 1})
+    data = prepare_data(cfg)
+    val = data.validation_view(seed=0)
+    tasks = ("zsl", "gzsl")
+    full = _curve(build_method(cfg, 0), val, tasks, 1, 16, None, "seed 0 validation")
+    short = _curve(build_method(cfg, 0), val, tasks, 1, 16, None, "seed 0 validation",
+                   patience=3)
+    assert 0 < len(short) < len(full)  # it stopped early ...
+    assert short == full[:len(short)]  # ... on exactly the same trajectory
+    for task in tasks:
+        key = selection_metric(task, val)
+        assert max(r[key] for r in full) - max(r[key] for r in short) <= TOL
+
+
+def test_patience_end_to_end_reports_and_selects_on_validation():
+    cfg = load_config("clswgan/synthetic", {"evaluation.seeds": [0], "device": "cpu",
+                                            "method.params.epochs": 12,
+                                            "evaluation.eval_every": 2, "evaluation.patience": 2})
+    r = run_experiment(cfg)[0]
+    assert r.config["evaluation"]["patience"] == 2
+    assert set(r.selected_epochs) == {"zsl", "gzsl"}
+    assert all(e % 2 == 0 for e in r.selected_epochs.values())
