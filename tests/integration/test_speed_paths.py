@@ -25,14 +25,6 @@ FIXED = {"evaluation.protocol": "fixed", "evaluation.seeds": [0], "device": "cpu
          "method.params.epochs": 10}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def fp32_and_bf16():
     out = {}

@@ -21,16 +21,6 @@ FIXED = {"evaluation.protocol": "fixed", "evaluation.seeds": [0], "device": "cpu
 SHORT = {**FIXED, "method.params.epochs": 2, "method.params.syn_num": 50}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    # These networks are tiny: one thread is faster, and on a shared machine extra OpenMP
-    # threads spin against other processes and slow training down many times over.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def srwgan_fixed():
     cfg = load_config("srwgan/synthetic", {**FIXED, "method.params.epochs": 10})

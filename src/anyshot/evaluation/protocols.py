@@ -68,6 +68,11 @@ def evaluate(method: Method, data: AnyShotData, tasks: Iterable[str]) -> dict[st
     Returns metrics named after the split's tasks, e.g. ``{"zsl": .., "gzsl_u": .., "gzsl_s": ..,
     "gzsl_h": ..}`` or with ``fsl``/``gfsl`` in few-shot splits.
     """
+    with method.reuse_synthesis():  # ZSL and GZSL synthesize the same unseen features
+        return _evaluate(method, data, tasks)
+
+
+def _evaluate(method: Method, data: AnyShotData, tasks: Iterable[str]) -> dict[str, float]:
     names = task_names(data)
     out: dict[str, float] = {}
     shots = data.shots

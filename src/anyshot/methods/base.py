@@ -24,6 +24,7 @@ map (identity, or a learned encoder such as SRWGAN's M).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import time
@@ -124,6 +125,11 @@ class Method(ABC):
         GZSL, the k shots of novel classes in FSL/GFSL.
         """
 
+
+    def reuse_synthesis(self) -> contextlib.AbstractContextManager:
+        """A block in which equal synthesis requests are served once (several tasks evaluated
+        at the same state of a generative method synthesize the same features)."""
+        return contextlib.nullcontext()
 
     def restore_classifier(self, candidates: np.ndarray, synth_classes: np.ndarray,
                            tensors: dict[str, torch.Tensor]) -> Classifier:
@@ -493,24 +499,41 @@ class GenerativeMethod(Method):
                                     self.device)
 
     # ------------------------------------------------------------------ synthesis & inference
+    @contextlib.contextmanager
+    def reuse_synthesis(self):
+        self._synthesis_cache: dict | None = {}
+        try:
+            yield
+        finally:
+            self._synthesis_cache = None
+
     @torch.no_grad()
     def synthesize(self, classes: np.ndarray, n_per_class: int, *, seed: int | None = None
                    ) -> tuple[torch.Tensor, torch.Tensor]:
         """``n_per_class`` features for each class in ``classes``, in one batched call.
 
         Noise comes from its own generator (``seed``, default the method's seed + 1), so
-        synthesizing never disturbs the training random stream. Returns features (k * n, d) and
-        their class indices (k * n,), on the method's device.
+        synthesizing never disturbs the training random stream and the same request gives the
+        same features. Returns features (k * n, d) and their class indices (k * n,), on the
+        method's device.
         """
         if not hasattr(self, "generator_"):
             raise RuntimeError("call fit() before synthesize().")
-        cls = torch.as_tensor(np.asarray(classes, dtype=np.int64), device=self.device)
+        classes = np.asarray(classes, dtype=np.int64)
+        seed = self.seed + 1 if seed is None else int(seed)
+        cache = getattr(self, "_synthesis_cache", None)
+        key = (classes.tobytes(), int(n_per_class), seed)
+        if cache is not None and key in cache:
+            return cache[key]
+        cls = torch.as_tensor(classes, device=self.device)
         y = cls.repeat_interleave(int(n_per_class))
-        rng = make_generator(self.seed + 1 if seed is None else seed, self.device)
+        rng = make_generator(seed, self.device)
         self.generator_.eval()
         with self._autocast():
             X = self._generate(self.A_[y], rng, train=False).float()
         self.generator_.train()
+        if cache is not None:
+            cache[key] = (X, y)
         return X, y
 
     @torch.no_grad()
