@@ -73,19 +73,9 @@ def kmeans_prototypes(X: torch.Tensor, y: torch.Tensor, n_classes: int, n_cluste
 
 def nearest_prototype_distance(x: torch.Tensor, y: torch.Tensor, prototypes: torch.Tensor
                                ) -> torch.Tensor:
-    """min_j ||x_i - P_{y_i, j}||^2 per sample: x (B, d), y (B,), prototypes (C, n, d) -> (B,).
-
-    Computed as ||x||^2 + ||P||^2 - 2 <x, P> with one batched product against each sample's own
-    class prototypes, so no (B, n, d) difference tensor is formed (nor kept for backward). Always
-    in float32, also under bf16 autocast: the expansion cancels large terms.
-    """
-    with torch.autocast(x.device.type, enabled=False):
-        x = x.float()
-        own = prototypes[y].float()                                          # (B, n, d) gather
-        p_sq = prototypes.float().pow(2).sum(-1)[y]                          # (B, n)
-        dots = torch.bmm(own, x[:, :, None]).squeeze(2)                      # (B, n)
-        d2 = x.pow(2).sum(1, keepdim=True) + p_sq - 2.0 * dots
-        return d2.clamp(min=0).min(dim=1).values
+    """min_j ||x_i - P_{y_i, j}||^2 per sample: x (B, d), y (B,), prototypes (C, n, d) -> (B,)."""
+    own = prototypes[y]                                                      # (B, n, d) gather
+    return (x[:, None, :] - own).pow(2).sum(dim=-1).min(dim=1).values
 
 
 def mean_prototype_distance(samples: torch.Tensor, prototypes: torch.Tensor) -> torch.Tensor:
