@@ -22,17 +22,14 @@ import numpy as np
 from anyshot.config import load_config
 from anyshot.evaluation.protocols import check_tasks
 from anyshot.evaluation.results import format_mean_std
-from anyshot.experiment import build_method, prepare_data, run_experiment
+from anyshot.experiment import _fit, build_method, prepare_data, run_experiment
 
 OBJECTIVES = ("wgan", "wgan-gp", "ebgan")
 
 
 def epoch_seconds(cfg, epochs: int = 3) -> float:
     """Median wall clock of one training epoch on the full training split."""
-    data = prepare_data(cfg)
-    m = build_method(cfg, 0)
-    tv = data.trainval
-    m.fit(data.X[tv], data.y[tv], data.attributes, np.unique(data.y[tv]), epochs=epochs)
+    m = _fit(build_method(cfg, 0), prepare_data(cfg), epochs)
     return float(np.median(m.epoch_seconds_))
 
 

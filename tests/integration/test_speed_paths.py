@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 
-import numpy as np
 import pytest
 import torch
 
 from anyshot.config import load_config
 from anyshot.errors import ConfigError
 from anyshot.evaluation.protocols import evaluate, selection_metric
-from anyshot.experiment import _curve, build_method, prepare_data, run_experiment
+from anyshot.experiment import _curve, _fit, build_method, prepare_data, run_experiment
 
 TOL = 0.05
 FIXED = {"evaluation.protocol": "fixed", "evaluation.seeds": [0], "device": "cpu",
@@ -31,9 +30,7 @@ def fp32_and_bf16():
     for amp in ("none", "bf16"):
         cfg = load_config("srwgan/synthetic", {**FIXED, "method.params.amp": amp})
         data = prepare_data(cfg)
-        method = build_method(cfg, 0)
-        tv = data.trainval
-        method.fit(data.X[tv], data.y[tv], data.attributes, np.unique(data.y[tv]))
+        method = _fit(build_method(cfg, 0), data, None)
         out[amp] = (method, data, evaluate(method, data, ["zsl", "gzsl"]))
     return out
 
