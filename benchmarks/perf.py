@@ -1,9 +1,12 @@
-"""Training and evaluation speed at the FLO shape, against the per-class-loop reference, and how
-training time grows with the number of classes and the feature dimension.
+"""Training and evaluation speed at the FLO shape, against the per-class-loop reference; how
+training time grows with the number of classes and the feature dimension; how much of a step is
+matrix products (and so how fast any implementation could be); and what torch.compile gives.
 
     python benchmarks/perf.py flo      [--device cpu|cuda] [--threads N] [--out FILE.md]
     python benchmarks/perf.py scaling  [--device cpu|cuda] [--classes 20,100,500,2000]
                                        [--dims 512,1024,2048] [--out FILE.md]
+    python benchmarks/perf.py roofline [--device cpu|cuda] [--bf16] [--out FILE.md]
+    python benchmarks/perf.py compile  [--device cpu|cuda] [--out FILE.md]
 
 Data: the synthetic benchmark drawn at the requested shape (FLO: 102 classes of which 20 unseen,
 80 samples per class = 8,160 x 2,048 features, 1,024-d attributes; 82 x 64 = 5,248 training
@@ -20,6 +23,19 @@ CUDA the peak allocated GPU memory is reported too. Timings:
   evaluation.
 * eval s: one evaluation, ZSL + GZSL: synthesize syn_num features per unseen class, encode,
   train the final classifier (twice) and classify the test sets.
+
+``roofline`` asks how fast any implementation of the same SRWGAN step could be on this machine.
+It runs one generator step (5 critic steps + 1 generator step) of each implementation under a
+dispatch mode that records every matrix product (aten.mm / aten.addmm / aten.bmm: shapes, dtype,
+FLOPs), times the step, then replays exactly those products alone on random tensors of the same
+shapes and dtypes. The replay time is a lower bound on the step for any code that computes the
+same products, so ``loop step / vectorized replay`` bounds the speed-up that removing Python
+loops (or any other overhead) can buy at that arithmetic.
+
+``compile`` times SRWGAN's feature MLP (G's [z_1..z_3, a] -> 4096 -> 2048 network at the FLO
+preset), forward and backward on a batch of 2048, eager against ``torch.compile`` (default mode):
+the first compiled call (a cold compilation included: inductor's caches are off), then the mean
+of later calls.
 
 Cases: ``vectorized`` is anyshot; ``loop`` is benchmarks/reference_loop.py (the same SRWGAN step
 with per-class Python loops), measured in the same run on the same machine.
@@ -92,6 +108,8 @@ def run_case(spec: dict) -> dict:
     epoch_no = int(getattr(method.config, "k", 0)) + 1  # every term of the method is on
     method._train_epoch(epoch_no, 1)  # warm-up step (allocator, kernels)
     _sync(dev)
+    if spec.get("roofline"):
+        return {**spec, **roofline_case(method, epoch_no, dev)}
     steps = spec.get("steps") or steps_per_epoch
     t0 = time.perf_counter()
     method._train_epoch(epoch_no, steps)
@@ -112,6 +130,100 @@ def run_case(spec: dict) -> dict:
         out["peak_gpu_mb"] = torch.cuda.max_memory_allocated(dev) / 2**20
         out["gpu"] = torch.cuda.get_device_name(dev)
     return out
+
+
+# ---------------------------------------------------------------------------- roofline (child)
+def _gemm_recorder():
+    """A dispatch mode recording (op, operand shapes, dtype, FLOPs) of every matrix product."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+    from torch.utils.flop_counter import flop_registry
+
+    import torch
+
+    products = {torch.ops.aten.mm, torch.ops.aten.addmm, torch.ops.aten.bmm}
+
+    class Recorder(TorchDispatchMode):
+        def __init__(self) -> None:
+            super().__init__()
+            self.calls: list[tuple] = []
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            kwargs = kwargs or {}
+            out = func(*args, **kwargs)
+            packet = func._overloadpacket
+            if packet in products:
+                flops = flop_registry[packet](*args, **kwargs, out_val=out)
+                operands = tuple(a for a in args if isinstance(a, torch.Tensor))
+                self.calls.append((str(packet), tuple(tuple(a.shape) for a in operands),
+                                   out.dtype, int(flops)))
+            return out
+
+    return Recorder()
+
+
+def _replay_gemms(calls: list[tuple], device) -> float:
+    """Seconds to run the recorded products alone (operands made once, outside the timing)."""
+    import torch
+
+    gen = torch.Generator(device=device).manual_seed(0)
+    made = []
+    for op, shapes, dtype, _ in calls:
+        made.append((op, [torch.randn(s, generator=gen, device=device).to(dtype) for s in shapes]))
+    fns = {"aten.mm": torch.mm, "aten.bmm": torch.bmm, "aten.addmm": torch.addmm}
+    for op, ts in made[:8]:  # warm-up
+        fns[op](*ts)
+    _sync(device)
+    t0 = time.perf_counter()
+    for op, ts in made:
+        fns[op](*ts)
+    _sync(device)
+    return time.perf_counter() - t0
+
+
+def roofline_case(method, epoch_no: int, device) -> dict:
+    """FLOPs and matrix products of one generator step, its time (the faster of two), and the
+    products' replay time (the faster of two)."""
+    rec = _gemm_recorder()
+    with rec:
+        method._train_epoch(epoch_no, 1)
+    step_s = math.inf
+    for _ in range(2):  # the faster of two timed steps
+        t0 = time.perf_counter()
+        method._train_epoch(epoch_no, 1)
+        _sync(device)
+        step_s = min(step_s, time.perf_counter() - t0)
+    replay_s = min(_replay_gemms(rec.calls, device) for _ in range(2))
+    return {"gflop_per_step": sum(c[3] for c in rec.calls) / 1e9, "gemms_per_step": len(rec.calls),
+            "step_s": step_s, "gemm_replay_s": replay_s}
+
+
+# ---------------------------------------------------------------------------- compile (child)
+def compile_case(spec: dict) -> dict:
+    """Eager vs torch.compile on G's feature MLP at the FLO preset, forward + backward."""
+    os.environ["TORCHINDUCTOR_FORCE_DISABLE_CACHES"] = "1"  # time a cold compile
+    import torch
+
+    from anyshot.config import load_config
+    from anyshot.nn.refinement import SemanticRefinementGenerator
+
+    torch.set_num_threads(spec["threads"])
+    device = torch.device(spec["device"])
+    p = load_config("srwgan/flo", {}).method.params
+    torch.manual_seed(0)
+    G = SemanticRefinementGenerator(spec["n_attributes"], p["nz"], p["hidden"],
+                                    spec["n_features"]).to(device)
+    net = G.net if spec["impl"] == "eager" else torch.compile(G.net)
+    x = torch.randn(p["batch_size"], G.net[0].in_features, device=device)
+
+    def call() -> float:
+        t0 = time.perf_counter()
+        net(x).square().mean().backward()
+        _sync(device)
+        return time.perf_counter() - t0
+
+    first = call()
+    later = [call() for _ in range(spec["calls"])]
+    return {**spec, "first_call_s": first, "call_s": sum(later) / len(later)}
 
 
 # ---------------------------------------------------------------------------- driver (parent)
@@ -171,8 +283,7 @@ def flo(args) -> list[str]:
                f"| {r['epoch_s']:.2f} | {r['samples_per_s']:.0f} | {r['eval_s']:.2f} "
                f"| {r['peak_rss_mb']:.0f} | {r.get('peak_gpu_mb', float('nan')):.0f} "
                f"| {m.get('zsl', float('nan')):.3f} | {m.get('gzsl_h', float('nan')):.3f} |")
-        lines.append(row)
-        print(row, flush=True)
+        _emit(lines, row)
     vec = next(r for r in results if r["method"] == "srwgan" and r["impl"] == "vectorized")
     loop = next(r for r in results if r["impl"] == "loop")
     lines += ["", f"SRWGAN epoch speed-up over the loop reference: "
@@ -207,10 +318,65 @@ def scaling(args) -> list[str]:
         row = (f"| {n_classes} | {dim} | {spec['n_attributes']} | {vec['n_train']} "
                f"| {vec['step_s']:.3f} | {loop_s} | {ratio} | {vec['epoch_s']:.1f} "
                f"| {vec['peak_rss_mb']:.0f} |")
-        lines.append(row)
-        print(row, flush=True)
+        _emit(lines, row)
     _write(args, lines, results)
     return lines
+
+
+def roofline(args) -> list[str]:
+    base = {**FLO_SHAPE, "device": args.device, "threads": args.threads, "amp": "none",
+            "method": "srwgan", "batch_size": args.batch_size, "roofline": True}
+    cases = [{**base, "impl": "vectorized"}, {**base, "impl": "loop"}]
+    if args.bf16:
+        cases.append({**base, "impl": "vectorized", "amp": "bf16"})
+    lines = [f"machine: {machine(args.device, args.threads)}", "",
+             "SRWGAN at the FLO shape, one generator step (5 critic steps + 1 generator step, "
+             "all terms on). Replay: the step's own matrix products run alone.", "",
+             "| implementation | amp | GFLOP/step | products/step | step s | replay s "
+             "| products' share | GFLOP/s |",
+             "|---|---|---|---|---|---|---|---|"]
+    results = [spawn(spec) for spec in cases]
+    for r in results:
+        row = (f"| {r['impl']} | {r['amp']} | {r['gflop_per_step']:.0f} | {r['gemms_per_step']} "
+               f"| {r['step_s']:.2f} | {r['gemm_replay_s']:.2f} "
+               f"| {r['gemm_replay_s'] / r['step_s']:.0%} "
+               f"| {r['gflop_per_step'] / r['step_s']:.0f} |")
+        _emit(lines, row)
+    vec, loop = results[0], results[1]
+    lines += ["", f"Measured speed-up over the loop reference (float32): "
+                  f"{loop['step_s'] / vec['step_s']:.2f}x. Upper bound for any float32 "
+                  f"implementation computing the same products: loop step / vectorized replay = "
+                  f"{loop['step_s'] / vec['gemm_replay_s']:.2f}x."]
+    if args.bf16:
+        bf = results[2]
+        lines.append(f"bf16 autocast: {loop['step_s'] / bf['step_s']:.2f}x over the float32 loop "
+                     f"reference (bound {loop['step_s'] / bf['gemm_replay_s']:.2f}x).")
+    _write(args, lines, results)
+    return lines
+
+
+def compile_(args) -> list[str]:
+    base = {**FLO_SHAPE, "device": args.device, "threads": args.threads, "compile": True,
+            "calls": 5}
+    lines = [f"machine: {machine(args.device, args.threads)}", "",
+             "SRWGAN's feature MLP at the FLO preset (1,624 -> 4,096 -> 2,048, LeakyReLU, ReLU "
+             "out), forward + backward of a batch of 2,048; later calls: mean of 5.", "",
+             "| mode | first call s (incl. compile) | later calls s |", "|---|---|---|"]
+    results = [spawn({**base, "impl": impl}) for impl in ("eager", "compiled")]
+    for r in results:
+        row = f"| {r['impl']} | {r['first_call_s']:.2f} | {r['call_s']:.3f} |"
+        _emit(lines, row)
+    eager, comp = results
+    lines += ["", f"torch.compile / eager, later calls: {comp['call_s'] / eager['call_s']:.2f}x "
+                  "the time."]
+    _write(args, lines, results)
+    return lines
+
+
+def _emit(lines: list[str], row: str) -> None:
+    """Add a table row to the report and show it as soon as it is measured."""
+    lines.append(row)
+    print(row, flush=True)
 
 
 def _write(args, lines: list[str], results: list[dict]) -> None:
@@ -224,11 +390,13 @@ def _write(args, lines: list[str], results: list[dict]) -> None:
 
 def main() -> None:
     if len(sys.argv) == 3 and sys.argv[1] == "case":
-        print(json.dumps(run_case(json.loads(sys.argv[2])), sort_keys=True))
+        spec = json.loads(sys.argv[2])
+        result = compile_case(spec) if spec.get("compile") else run_case(spec)
+        print(json.dumps(result, sort_keys=True))
         return
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("what", choices=["flo", "scaling"])
+    ap.add_argument("what", choices=["flo", "scaling", "roofline", "compile"])
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--batch-size", type=int, default=None)
@@ -243,7 +411,7 @@ def main() -> None:
     ap.add_argument("--loop-max-classes", type=int, default=2000)
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
-    flo(args) if args.what == "flo" else scaling(args)
+    {"flo": flo, "scaling": scaling, "roofline": roofline, "compile": compile_}[args.what](args)
 
 
 if __name__ == "__main__":

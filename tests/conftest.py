@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 import torch
@@ -10,6 +12,9 @@ import torch
 # The tests train small networks, for which one thread is fastest and timing-stable on a shared
 # machine; numbers stay deterministic for a fixed thread count.
 torch.set_num_threads(1)
+
+#: benchmarks/ of the repository, whose helpers some tests check.
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 #: ../shared/data seen from the repository root (tests/ -> repo root -> its parent).
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -23,3 +28,11 @@ def shared_data() -> Path:
             f"shared data not found at {SHARED_DATA}; tests of real files need ../shared/data"
         )
     return SHARED_DATA
+
+
+def load_benchmark(name: str) -> ModuleType:
+    """Import ``benchmarks/<name>.py`` (not a package) as a module."""
+    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

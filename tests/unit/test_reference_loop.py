@@ -3,9 +3,6 @@ as the library's vectorized code, so benchmarks/perf.py compares like with like.
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
@@ -13,16 +10,12 @@ import torch
 from anyshot.data.synthetic import make_synthetic
 from anyshot.objectives.bias_elimination import mean_prototype_distance, nearest_prototype_distance
 from anyshot.objectives.semantic_alignment import class_means
-
-PATH = Path(__file__).resolve().parents[2] / "benchmarks" / "reference_loop.py"
+from tests.conftest import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def ref():
-    spec = importlib.util.spec_from_file_location("reference_loop", PATH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("reference_loop")
 
 
 def test_loop_class_means_equal_vectorized(ref):
