@@ -63,7 +63,7 @@ def test_larger_classifier_batch_stays_within_tolerance(fp32_and_bf16):
     assert abs(big["gzsl_h"] - base["gzsl_h"]) <= TOL
 
 
-def test_unknown_amp_mode_is_a_config_error():
+def test_unknown_amp_mode_or_bad_patience_is_a_config_error():
     with pytest.raises(ConfigError, match="amp 'fp8' is unknown; choose one of none, bf16"):
         load_config("srwgan/synthetic", {"method.params.amp": "fp8"})
     with pytest.raises(ConfigError, match="patience"):

@@ -1,6 +1,6 @@
 """benchmarks/perf.py's roofline counts the matrix products of a training step: the recorder must
-see every product with its FLOPs (hand-counted here for a linear layer, forward and backward),
-and the replay must run them."""
+see every product with its FLOPs (hand-counted here for a linear layer, forward and backward)
+and operand shapes the replay can run."""
 
 from __future__ import annotations
 
@@ -40,5 +40,9 @@ def test_recorder_sees_second_order_products_and_replay_runs(perf):
     # forward (2 addmm) and the input gradient (2 mm) are 4 products; the penalty's backward
     # adds at least the first layer's weight gradient. (torch's FlopCounterMode raises here.)
     assert len(rec.calls) > 4
-    seconds = perf._replay_gemms(rec.calls, torch.device("cpu"))
-    assert seconds > 0
+    # The replay rebuilds operands from the recorded shapes: they must be the product's own
+    # (m, k) @ (k, n) (after addmm's bias), which the FLOPs 2 m k n confirm, and must run.
+    for op, shapes, _, flops in rec.calls:
+        (m, k), (k2, n) = shapes[-2:]
+        assert k == k2 and flops == 2 * m * k * n, (op, shapes, flops)
+    perf._replay_gemms(rec.calls, torch.device("cpu"))

@@ -125,7 +125,6 @@ class Method(ABC):
         GZSL, the k shots of novel classes in FSL/GFSL.
         """
 
-
     def reuse_synthesis(self) -> contextlib.AbstractContextManager:
         """A block in which equal synthesis requests are served once (several tasks evaluated
         at the same state of a generative method synthesize the same features)."""
