@@ -13,7 +13,8 @@ other twelve.
 
 Optional temporal context: with ``window = w > 1`` every run (never across runs) is cut into
 sliding windows of ``w`` consecutive samples, and each window is summarised by the statistics in
-``window_stats`` (per variable), concatenated in that order:
+``window_stats`` (per variable: mean, std, least-squares slope, min, max, last value),
+concatenated in that order:
 
     x_t = [stat_1(s_{t..t+w-1}), stat_2(s_{t..t+w-1}), ...]      (52 * len(window_stats),)
 
@@ -68,7 +69,7 @@ TEP_ATTRIBUTES: tuple[str, ...] = (
     "valve sticking",
 )
 
-WINDOW_STATS = ("mean", "std", "min", "max", "last")
+WINDOW_STATS = ("mean", "std", "slope", "min", "max", "last")
 
 N_FAULTS = 15  # faults with an attribute row
 N_VARIABLES = 52
@@ -200,6 +201,9 @@ def _windows(run: np.ndarray, window: int, stats: Sequence[str]) -> np.ndarray:
             parts.append(win.mean(axis=-1))
         elif s == "std":
             parts.append(win.std(axis=-1))
+        elif s == "slope":  # least-squares slope per sample step: cov(t, x) / var(t)
+            t = np.arange(window, dtype=np.float64) - (window - 1) / 2.0
+            parts.append(win @ t / float(t @ t))
         elif s == "min":
             parts.append(win.min(axis=-1))
         elif s == "max":
@@ -274,10 +278,11 @@ def load_tep(
     if not isinstance(window, (int, np.integer)) or window < 1:
         raise DataError(f"window must be a positive integer, got {window!r}.")
     window = int(window)
-    if window == 1 and (len(stats) > 1 or stats[0] == "std"):
+    if window == 1 and (len(stats) > 1 or stats[0] in ("std", "slope")):
         raise DataError(
             f"window_stats {list(stats)} need window >= 2: a single sample has no spread and its "
-            "mean, min, max and last are all the sample itself. Use window=1 with ('mean',), "
+            "mean, min, max and last are all the sample itself (and it has no slope). Use "
+            "window=1 with ('mean',), "
             "or a window of several samples."
         )
     if shots < 0:

@@ -6,7 +6,13 @@ from typing import Any
 
 from anyshot.errors import ConfigError
 from anyshot.methods.base import METHODS, GenerativeMethod, Method, config_from_dict
-from anyshot.methods import attribute_regression, clswgan, dap, srwgan  # noqa: F401  (registration)
+from anyshot.methods import (  # noqa: F401  (registration)
+    attribute_regression,
+    clswgan,
+    dap,
+    factorised_gaussian,
+    srwgan,
+)
 from anyshot.objectives.base import AdversarialObjective
 
 

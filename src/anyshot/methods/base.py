@@ -40,7 +40,10 @@ from torch import nn
 from anyshot.checkpoint import Checkpointer, optimizer_tensors, restore_optimizer
 from anyshot.errors import ConfigError, TrainingDivergedError, reject_unknown_keys
 from anyshot.evaluation.classifier import ClassifierConfig, SoftmaxClassifier
+from anyshot.evaluation.gaussian_classifier import GaussianClassifier
 from anyshot.io import atomic_write_text, load_tensors, read_json, save_tensors
+from anyshot.nn.conditioning import start_from_prior
+from anyshot.objectives.attribute_consistency import AttributeConsistency
 from anyshot.objectives.base import AdversarialObjective, LossTerms, OptimizerSpec
 from anyshot.utils import make_generator, resolve_device
 
@@ -186,11 +189,41 @@ class Batch(NamedTuple):
 
 
 AMP_MODES = ("none", "bf16")
+FINAL_CLASSIFIERS = ("softmax", "gaussian", "gaussian-shared")
 
 
 @dataclass
-class GenerativeConfig:
-    """Hyperparameters every generative method has.
+class SynthesisConfig:
+    """How a feature-synthesizing method builds its final classifier.
+
+    Attributes:
+        syn_num: synthetic features per class for the final classifier.
+        final_classifier: ``softmax`` (a linear softmax trained with Adam, ``classifier``
+            settings), ``gaussian`` (a diagonal Gaussian per class, closed form) or
+            ``gaussian-shared`` (one variance shared by all classes); see
+            :mod:`anyshot.evaluation.gaussian_classifier`.
+        dap_weight: w > 0 multiplies the classifier's posterior by DAP's attribute posterior to
+            the power w (scores: log p(c | x) + w log p_DAP(c | x)); DAP is fitted on the real
+            training features (:mod:`anyshot.methods.dap`).
+        classifier: the softmax classifier's training settings.
+    """
+
+    syn_num: int = 300
+    final_classifier: str = "softmax"
+    dap_weight: float = 0.0
+    classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
+
+    def __post_init__(self) -> None:
+        if self.final_classifier not in FINAL_CLASSIFIERS:
+            raise ConfigError(f"final_classifier {self.final_classifier!r} is unknown; choose one "
+                              f"of {', '.join(FINAL_CLASSIFIERS)}.")
+        if self.dap_weight < 0:
+            raise ConfigError(f"dap_weight must be >= 0, got {self.dap_weight}.")
+
+
+@dataclass
+class GenerativeConfig(SynthesisConfig):
+    """Hyperparameters every generative method has (and those of :class:`SynthesisConfig`).
 
     Attributes:
         epochs: training epochs (an epoch is ceil(n_train / batch_size) generator steps).
@@ -198,12 +231,17 @@ class GenerativeConfig:
         critic_iter: critic steps per generator step.
         lr / beta1 / beta2: optimizer of generator and critic; ``None`` takes the adversarial
             objective's own default (e.g. Adam(1e-4, 0.5, 0.9) for WGAN-GP, RMSProp for WGAN).
-        syn_num: synthetic features per class for the final classifier.
-        classifier: the final classifier's training settings.
         out: generator output activation (relu | sigmoid | none).
         amp: ``"bf16"`` runs the forward passes of training and synthesis under bfloat16
             autocast (CPU and CUDA; weights, optimizer state and the final classifier stay
             float32); ``"none"`` (default) computes in float32.
+        conditioning: ``attributes`` (G reads a) or ``compositional`` (G reads a code summed from
+            learned per-attribute-value parts, width ``code_dim``); see
+            :mod:`anyshot.nn.conditioning`.
+        prior: ``factorised-gaussian`` puts the closed-form factorised Gaussian under G (G starts
+            as it and learns a correction); ``prior_trainable`` lets training move its parts.
+        attribute_consistency: weight of the attribute-consistency loss of generated features
+            (:mod:`anyshot.objectives.attribute_consistency`); 0 = off.
     """
 
     epochs: int = 30
@@ -212,14 +250,28 @@ class GenerativeConfig:
     lr: float | None = None
     beta1: float | None = None
     beta2: float | None = None
-    syn_num: int = 300
     out: str = "relu"
     amp: str = "none"
-    classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
+    conditioning: str = "attributes"
+    code_dim: int = 64
+    prior: str = "none"
+    prior_trainable: bool = False
+    attribute_consistency: float = 0.0
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.amp not in AMP_MODES:
             raise ConfigError(f"amp {self.amp!r} is unknown; choose one of {', '.join(AMP_MODES)}.")
+        from anyshot.nn.conditioning import CONDITIONINGS, PRIORS
+
+        if self.conditioning not in CONDITIONINGS:
+            raise ConfigError(f"conditioning {self.conditioning!r} is unknown; choose one of "
+                              f"{', '.join(CONDITIONINGS)}.")
+        if self.prior not in PRIORS:
+            raise ConfigError(f"prior {self.prior!r} is unknown; choose one of {', '.join(PRIORS)}.")
+        if self.attribute_consistency < 0:
+            raise ConfigError("attribute_consistency (a loss weight) must be >= 0, got "
+                              f"{self.attribute_consistency}.")
 
 
 def optimizer_spec(config: GenerativeConfig, objective: AdversarialObjective) -> OptimizerSpec:
@@ -230,20 +282,115 @@ def optimizer_spec(config: GenerativeConfig, objective: AdversarialObjective) ->
 
 
 class _SyntheticClassifier(Classifier):
-    def __init__(self, candidates: np.ndarray, clf: SoftmaxClassifier,
-                 transform: Callable[[torch.Tensor], torch.Tensor], device: torch.device) -> None:
+    """The final classifier on the method's feature map, optionally times DAP's posterior."""
+
+    def __init__(self, candidates: np.ndarray, clf: SoftmaxClassifier | GaussianClassifier,
+                 transform: Callable[[torch.Tensor], torch.Tensor], device: torch.device,
+                 dap: Any = None, dap_weight: float = 0.0) -> None:
         self.candidates = candidates
         self.clf = clf
         self.transform = transform
         self.device = device
+        self.dap = dap
+        self.dap_weight = dap_weight
 
     def state_tensors(self) -> dict[str, torch.Tensor]:
+        if isinstance(self.clf, GaussianClassifier):
+            return {f"classifier.{k}": v for k, v in self.clf.state_tensors().items()}
         return {f"classifier.{k}": v for k, v in self.clf.model_.state_dict().items()}
 
     @torch.no_grad()
     def scores(self, X: np.ndarray) -> np.ndarray:
         Xt = torch.as_tensor(np.asarray(X, dtype=np.float32), device=self.device)
-        return self.clf.logits(self.transform(Xt)).cpu().numpy()
+        logits = self.clf.logits(self.transform(Xt))
+        if self.dap is None or self.dap_weight == 0:
+            return logits.cpu().numpy()
+        dap = torch.as_tensor(self.dap.build_classifier(self.candidates, self.candidates)
+                              .scores(X), device=self.device, dtype=torch.float32)
+        out = torch.log_softmax(logits, 1) + self.dap_weight * torch.log_softmax(dap, 1)
+        return out.cpu().numpy()
+
+
+def _final_classifier(config: SynthesisConfig, seed: int, device: torch.device
+                      ) -> SoftmaxClassifier | GaussianClassifier:
+    if config.final_classifier == "softmax":
+        return SoftmaxClassifier(config.classifier, seed=seed + 1, device=device)
+    return GaussianClassifier(shared=config.final_classifier == "gaussian-shared", device=device)
+
+
+def fit_dap(method: "Method", X: np.ndarray, y: np.ndarray, attributes: np.ndarray,
+            train_classes: np.ndarray) -> Any:
+    """DAP on the real training features when ``method.config.dap_weight > 0``, else ``None``."""
+    if method.config.dap_weight <= 0:
+        return None
+    from anyshot.methods.dap import DAP
+
+    return DAP(seed=method.seed).fit(X, y, attributes, train_classes)
+
+
+def dap_state(dap: Any) -> dict[str, torch.Tensor]:
+    return {} if dap is None else {f"dap.{k}": v for k, v in dap.state_tensors().items()}
+
+
+def load_dap(method: "Method", tensors: dict[str, torch.Tensor]) -> Any:
+    part = {k[4:]: v for k, v in tensors.items() if k.startswith("dap.")}
+    if not part:
+        return None
+    from anyshot.methods.dap import DAP
+
+    dap = DAP(seed=method.seed)
+    dap.load_state_tensors(part)
+    return dap
+
+
+@torch.no_grad()
+def synthetic_classifier(method: Any, candidates: np.ndarray, synth_classes: np.ndarray,
+                         real_X: np.ndarray | None = None, real_y: np.ndarray | None = None
+                         ) -> Classifier:
+    """The final classifier of a synthesizing method over ``candidates``: ``config.syn_num``
+    synthetic features per class of ``synth_classes`` (one batched ``method.synthesize`` call)
+    joined to the real samples, both mapped by ``method.transform``."""
+    cfg = method.config
+    device = method.device
+    candidates = np.asarray(candidates, dtype=np.int64)
+    synth = np.asarray(synth_classes, dtype=np.int64)
+    parts_X: list[torch.Tensor] = []
+    parts_y: list[torch.Tensor] = []
+    if real_X is not None and len(real_X):
+        rx = torch.as_tensor(np.asarray(real_X, dtype=np.float32), device=device)
+        parts_X.append(method.transform(rx))
+        parts_y.append(torch.as_tensor(np.asarray(real_y, dtype=np.int64), device=device))
+    if synth.size:
+        sx, sy = method.synthesize(synth, cfg.syn_num)
+        parts_X.append(method.transform(sx))
+        parts_y.append(sy)
+    X = torch.cat(parts_X)
+    y = torch.cat(parts_y)
+    lookup = torch.full((int(method.A_.shape[0]),), -1, dtype=torch.int64, device=device)
+    lookup[torch.as_tensor(candidates, device=device)] = torch.arange(candidates.size,
+                                                                      device=device)
+    local = lookup[y]
+    if (local < 0).any():
+        raise ConfigError("real samples of classes outside the candidate set were given.")
+    with torch.enable_grad():
+        clf = _final_classifier(cfg, method.seed, device).fit(X, local, candidates.size)
+    return _SyntheticClassifier(candidates, clf, method.transform, device,
+                                getattr(method, "dap_", None), cfg.dap_weight)
+
+
+def restore_synthetic_classifier(method: Any, candidates: np.ndarray,
+                                 tensors: dict[str, torch.Tensor]) -> Classifier:
+    """Rebuild what :func:`synthetic_classifier` built from its saved ``state_tensors``."""
+    state = {k[len("classifier."):]: v for k, v in tensors.items() if k.startswith("classifier.")}
+    clf = _final_classifier(method.config, method.seed, method.device)
+    if isinstance(clf, GaussianClassifier):
+        clf.load_state_tensors(state)
+    else:
+        clf.model_ = nn.Linear(state["weight"].shape[1], state["weight"].shape[0]).to(method.device)
+        clf.model_.load_state_dict(state)
+    return _SyntheticClassifier(np.asarray(candidates, dtype=np.int64), clf, method.transform,
+                                method.device, getattr(method, "dap_", None),
+                                method.config.dap_weight)
 
 
 class GenerativeMethod(Method):
@@ -342,6 +489,7 @@ class GenerativeMethod(Method):
             self._build(self.feature_dim_, self.A_.shape[1])
         self.generator_.to(dev)
         self.critic_.to(dev)
+        self._prepare_shared(X, y, attributes, train_classes)
         self._prepare(self.X_train_, self.y_train_, self.A_, self.train_classes_)
         spec = optimizer_spec(cfg, self.objective)
         self.opt_g_ = spec.build(self._generator_parameters())
@@ -378,6 +526,22 @@ class GenerativeMethod(Method):
                 break
         torch.random.set_rng_state(torch_state)
         return self
+
+    def _prepare_shared(self, X, y, attributes, train_classes) -> None:
+        """What every generative method may switch on: the factorised-Gaussian prior under G (fit
+        in closed form, G's last layer zeroed so training starts from it), the frozen attribute
+        readers of the consistency loss, and DAP for the final classifier's product."""
+        cfg = self.config
+        semantic = getattr(self.generator_, "semantic", None)
+        if semantic is not None and semantic.prior is not None:
+            semantic.prior.fit(self.X_train_, self.y_train_, self.A_)
+            start_from_prior(self.generator_.net, semantic)
+        self.consistency_: AttributeConsistency | None = None
+        if cfg.attribute_consistency > 0:
+            with torch.device(self.device):
+                self.consistency_ = AttributeConsistency(self.feature_dim_, int(self.A_.shape[1]))
+            self.consistency_.fit(self.X_train_, self.A_[self.y_train_], generator=self.rng_)
+        self.dap_ = fit_dap(self, X, y, attributes, train_classes)
 
     def _extra_state(self) -> dict:
         """JSON-able training state of a subclass (e.g. SRWGAN's multiplier beta)."""
@@ -451,6 +615,10 @@ class GenerativeMethod(Method):
                 if extra is not None:
                     loss = loss + extra.loss
                     logs.update(extra.logs)
+                if self.consistency_ is not None:
+                    attr = self.consistency_(fake, batch.a)
+                    loss = loss + self.config.attribute_consistency * attr
+                    logs["attr_consistency"] = float(attr.detach())
             logs["generator_loss"] = float(loss.detach())
             self.opt_g_.zero_grad(set_to_none=True)
             loss.backward()
@@ -475,7 +643,7 @@ class GenerativeMethod(Method):
                "feature_dim": torch.tensor(self.feature_dim_)}
         for prefix, module in self._modules().items():
             out.update({f"{prefix}.{k}": v for k, v in module.state_dict().items()})
-        return out
+        return {**out, **dap_state(getattr(self, "dap_", None))}
 
     def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
         self.A_ = tensors["attributes"].to(self.device)
@@ -488,14 +656,10 @@ class GenerativeMethod(Method):
             state = {k[len(prefix) + 1:]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
             module.load_state_dict(state)
             module.to(self.device)
+        self.dap_ = load_dap(self, tensors)
 
     def restore_classifier(self, candidates, synth_classes, tensors) -> Classifier:
-        state = {k[len("classifier."):]: v for k, v in tensors.items() if k.startswith("classifier.")}
-        clf = SoftmaxClassifier(self.config.classifier, seed=self.seed + 1, device=self.device)
-        clf.model_ = nn.Linear(state["weight"].shape[1], state["weight"].shape[0]).to(self.device)
-        clf.model_.load_state_dict(state)
-        return _SyntheticClassifier(np.asarray(candidates, dtype=np.int64), clf, self.transform,
-                                    self.device)
+        return restore_synthetic_classifier(self, candidates, tensors)
 
     # ------------------------------------------------------------------ synthesis & inference
     @contextlib.contextmanager
@@ -535,33 +699,8 @@ class GenerativeMethod(Method):
             cache[key] = (X, y)
         return X, y
 
-    @torch.no_grad()
     def build_classifier(self, candidates, synth_classes, real_X=None, real_y=None) -> Classifier:
-        candidates = np.asarray(candidates, dtype=np.int64)
-        synth = np.asarray(synth_classes, dtype=np.int64)
-        parts_X: list[torch.Tensor] = []
-        parts_y: list[torch.Tensor] = []
-        if real_X is not None and len(real_X):
-            rx = torch.as_tensor(np.asarray(real_X, dtype=np.float32), device=self.device)
-            ry = np.asarray(real_y, dtype=np.int64)
-            parts_X.append(self.transform(rx))
-            parts_y.append(torch.as_tensor(ry, device=self.device))
-        if synth.size:
-            sx, sy = self.synthesize(synth, self.config.syn_num)
-            parts_X.append(self.transform(sx))
-            parts_y.append(sy)
-        X = torch.cat(parts_X)
-        y = torch.cat(parts_y)
-        lookup = torch.full((int(self.A_.shape[0]),), -1, dtype=torch.int64, device=self.device)
-        lookup[torch.as_tensor(candidates, device=self.device)] = torch.arange(
-            candidates.size, device=self.device)
-        local = lookup[y]
-        if (local < 0).any():
-            raise ConfigError("real samples of classes outside the candidate set were given.")
-        with torch.enable_grad():
-            clf = SoftmaxClassifier(self.config.classifier, seed=self.seed + 1, device=self.device)
-            clf.fit(X, local, candidates.size)
-        return _SyntheticClassifier(candidates, clf, self.transform, self.device)
+        return synthetic_classifier(self, candidates, synth_classes, real_X, real_y)
 
 
 def config_from_dict(cls: type, params: dict[str, Any], where: str) -> Any:

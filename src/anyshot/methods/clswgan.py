@@ -21,6 +21,7 @@ from torch import nn
 
 from anyshot.evaluation.classifier import ClassifierConfig, SoftmaxClassifier
 from anyshot.methods.base import Batch, GenerativeConfig, GenerativeMethod, register_method
+from anyshot.nn.conditioning import semantic_input
 from anyshot.nn.critic import build_critic
 from anyshot.nn.generator import ConditionalGenerator
 from anyshot.nn.init import init_weights
@@ -57,7 +58,8 @@ class CLSWGAN(GenerativeMethod):
     def _build(self, feature_dim: int, attr_dim: int) -> None:
         cfg = self.config
         nz = cfg.noise_dim or attr_dim
-        self.generator_ = ConditionalGenerator(attr_dim, nz, cfg.hidden, feature_dim, cfg.out)
+        self.generator_ = ConditionalGenerator(attr_dim, nz, cfg.hidden, feature_dim, cfg.out,
+                                               semantic_input(cfg, attr_dim, feature_dim))
         self.critic_ = build_critic(self.objective.critic_kind, feature_dim, attr_dim,
                                     cfg.critic_hidden)
         init_weights(self.generator_, self.rng_)
@@ -66,7 +68,7 @@ class CLSWGAN(GenerativeMethod):
     def _generate(self, a: torch.Tensor, rng: torch.Generator, *, train: bool) -> torch.Tensor:
         z = torch.randn(a.shape[0], self.generator_.noise_dim, generator=rng,
                         device=a.device)
-        return self.generator_(z, a)
+        return self.generator_(z, a, rng)
 
     def _prepare(self, X, y, A, train_classes) -> None:
         # Pretrained classifier over the training classes; local label = rank in train_classes.

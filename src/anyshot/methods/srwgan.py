@@ -43,6 +43,7 @@ from torch import nn
 
 from anyshot.errors import ConfigError
 from anyshot.methods.base import GenerativeConfig, GenerativeMethod, register_method
+from anyshot.nn.conditioning import semantic_input
 from anyshot.nn.critic import CriticOutput, build_critic
 from anyshot.nn.init import init_weights
 from anyshot.nn.mapping import MappingOutput, NonRedundantMapping
@@ -162,8 +163,9 @@ class SRWGAN(GenerativeMethod):
         cfg, dev, rng = self.config, self.device, self.rng_
         n_heads = 1 if cfg.single_head else 3
         kind = self.objective.critic_kind
-        self.generator_ = SemanticRefinementGenerator(attr_dim, cfg.nz, cfg.hidden, feature_dim,
-                                                      cfg.out, n_heads).to(dev)
+        self.generator_ = SemanticRefinementGenerator(
+            attr_dim, cfg.nz, cfg.hidden, feature_dim, cfg.out, n_heads,
+            semantic_input(cfg, attr_dim, feature_dim)).to(dev)
         if cfg.use_mapping:
             self.critic_ = NonRedundantMapping(feature_dim, attr_dim, cfg.latent, kind).to(dev)
         else:

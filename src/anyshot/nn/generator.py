@@ -1,9 +1,10 @@
 """Conditional feature generator of f-CLSWGAN: x_fake = G(z, a).
 
-    G(z, a) = out( W_2 LeakyReLU_0.2(W_1 [z, a] + b_1) + b_2 ),   z ~ N(0, I_nz)
+    G(z, a) = out( W_2 LeakyReLU_0.2(W_1 [z, c(a)] + b_1) + b_2 [+ prior draw] ),  z ~ N(0, I_nz)
 
 ``out`` is ReLU by default (CNN features are non-negative after min-max scaling), or sigmoid /
-identity for features of other ranges.
+identity for features of other ranges. c(a) is a itself or a compositional code, and the prior
+draw is that of a factorised Gaussian (:mod:`anyshot.nn.conditioning`); both are optional.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import torch
 from torch import nn
 
 from anyshot.errors import ConfigError
+from anyshot.nn.conditioning import SemanticInput
 
 OUTPUT_ACTIVATIONS = ("relu", "sigmoid", "none")
 
@@ -29,18 +31,29 @@ def output_activation(name: str) -> nn.Module:
 
 
 class ConditionalGenerator(nn.Module):
-    """x_fake = G(z, a): (n, nz) noise and (n, m) attributes -> (n, d) features."""
+    """x_fake = G(z, a): (n, nz) noise and (n, m) attributes -> (n, d) features.
+
+    ``semantic`` (optional) supplies the conditioner c(a) and the prior; without it c(a) = a.
+    """
 
     def __init__(self, attr_dim: int, noise_dim: int, hidden: int, feature_dim: int,
-                 out: str = "relu") -> None:
+                 out: str = "relu", semantic: SemanticInput | None = None) -> None:
         super().__init__()
         self.noise_dim = noise_dim
+        self.semantic = semantic if semantic is not None else SemanticInput(attr_dim, feature_dim)
         self.net = nn.Sequential(
-            nn.Linear(noise_dim + attr_dim, hidden),
+            nn.Linear(noise_dim + self.semantic.out_dim, hidden),
             nn.LeakyReLU(0.2),
             nn.Linear(hidden, feature_dim),
-            output_activation(out),
         )
+        self.out = output_activation(out)
 
-    def forward(self, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
-        return self.net(torch.cat([z, a], dim=1))
+    def forward(self, z: torch.Tensor, a: torch.Tensor,
+                rng: torch.Generator | None = None) -> torch.Tensor:
+        """``rng`` draws the prior's noise; it is required when there is a prior."""
+        x = self.net(torch.cat([z, self.semantic.condition(a)], dim=1))
+        if self.semantic.prior is not None:
+            if rng is None:
+                raise ValueError("a generator with a prior needs the random generator `rng`.")
+            x = x + self.semantic.prior_sample(a, rng)
+        return self.out(x)

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from anyshot.errors import ConfigError
+from anyshot.nn.conditioning import SemanticInput
 from anyshot.nn.generator import output_activation
 
 __all__ = ["GaussianHead", "HeadOutput", "RefinementOutput", "SemanticRefinementGenerator"]
@@ -73,20 +74,24 @@ class SemanticRefinementGenerator(nn.Module):
         feature_dim: d, the feature dimension.
         out: output activation (relu | sigmoid | none).
         n_heads: 3 in the paper; 1 for the single-head ablation.
+        semantic: the conditioner c(a) that heads and MLP read instead of a, and the optional
+            prior whose draw is added before ``out`` (:mod:`anyshot.nn.conditioning`).
     """
 
     def __init__(self, attr_dim: int, nz: int, hidden: int, feature_dim: int, out: str = "relu",
-                 n_heads: int = 3) -> None:
+                 n_heads: int = 3, semantic: SemanticInput | None = None) -> None:
         super().__init__()
         if n_heads < 1:
             raise ConfigError(f"n_heads must be >= 1, got {n_heads}.")
-        self.heads = nn.ModuleList(GaussianHead(attr_dim, nz) for _ in range(n_heads))
+        self.semantic = semantic if semantic is not None else SemanticInput(attr_dim, feature_dim)
+        cond = self.semantic.out_dim
+        self.heads = nn.ModuleList(GaussianHead(cond, nz) for _ in range(n_heads))
         self.net = nn.Sequential(
-            nn.Linear(n_heads * (nz // 2) + attr_dim, hidden),
+            nn.Linear(n_heads * (nz // 2) + cond, hidden),
             nn.LeakyReLU(0.2),
             nn.Linear(hidden, feature_dim),
-            output_activation(out),
         )
+        self.out = output_activation(out)
 
     @property
     def n_heads(self) -> int:
@@ -94,6 +99,10 @@ class SemanticRefinementGenerator(nn.Module):
 
     def forward(self, a: torch.Tensor, rng: torch.Generator) -> RefinementOutput:
         """a (n, m) -> :class:`RefinementOutput`; eps of every head is drawn from ``rng``."""
-        outs = [head(a, rng) for head in self.heads]
-        x = self.net(torch.cat([o.z for o in outs] + [a], dim=1))
+        c = self.semantic.condition(a)
+        outs = [head(c, rng) for head in self.heads]
+        x = self.net(torch.cat([o.z for o in outs] + [c], dim=1))
+        if self.semantic.prior is not None:
+            x = x + self.semantic.prior_sample(a, rng)
+        x = self.out(x)
         return RefinementOutput(x, tuple(o.z for o in outs), tuple(o.mu for o in outs))
