@@ -65,11 +65,19 @@ class NamedConfig:
 
 @dataclass
 class ValidationConfig:
-    """How the validation problem is carved from the training classes."""
+    """How the validation problem is carved from the training classes.
+
+    ``folds``: number k of validation problems (different held-out seen classes and samples,
+    each drawn from its own seed; :func:`anyshot.experiment.fold_seeds`). The ``honest``
+    protocol trains one model per fold and chooses epochs and gamma on the mean over folds.
+    With ``use_dataset_val`` and a dataset that names its validation classes (xlsa17), fold 0
+    holds out those classes and the other folds draw as many classes at random.
+    """
 
     unseen_fraction: float = 0.2
     holdout_fraction: float = 0.2
     use_dataset_val: bool = True
+    folds: int = 1
 
 
 @dataclass
@@ -80,6 +88,12 @@ class EvaluationConfig:
     stopping; the validation run stops after that many evaluations in a row without a new best
     selection metric in any task (``None``: train all epochs). It only shortens the search for
     the epoch: selection still uses validation data alone.
+
+    ``calibration``: calibrated stacking for GZSL/GFSL (:mod:`anyshot.evaluation.calibration`):
+    the GZSL epoch is selected by the calibrated H on validation, gamma is chosen there and
+    applied once on test; both uncalibrated and calibrated U/S/H are reported. It needs a
+    protocol that selects (``honest``; ``test-selection`` searches gamma on test, labelled as
+    peeking); ``fixed`` has no data to choose gamma on and rejects it.
     """
 
     protocol: str = "honest"
@@ -88,6 +102,7 @@ class EvaluationConfig:
     eval_every: int = 1
     patience: int | None = None
     validation: ValidationConfig = field(default_factory=ValidationConfig)
+    calibration: bool = False
 
 
 @dataclass
@@ -129,6 +144,16 @@ class ExperimentConfig:
             raise ConfigError("evaluation.seeds is empty; give at least one seed, e.g. [0].")
         if ev.eval_every < 1:
             raise ConfigError("evaluation.eval_every must be >= 1.")
+        folds = ev.validation.folds
+        if not isinstance(folds, int) or isinstance(folds, bool) or folds < 1:
+            raise ConfigError(f"evaluation.validation.folds must be a positive integer (the number "
+                              f"of validation problems, e.g. 1 or 3), got {folds!r}.")
+        if not isinstance(ev.calibration, bool):
+            raise ConfigError(f"evaluation.calibration must be true or false, got {ev.calibration!r}.")
+        if ev.calibration and ev.protocol == "fixed":
+            raise ConfigError("evaluation.calibration needs a protocol that selects on validation: "
+                              "gamma must be chosen there, and protocol 'fixed' has no validation "
+                              "data. Use protocol 'honest', or turn calibration off.")
         if self.device not in DEVICES and not str(self.device).startswith("cuda"):
             raise ConfigError(f"device {self.device!r} is unknown; choose one of {', '.join(DEVICES)}.")
         return self

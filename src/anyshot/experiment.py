@@ -2,6 +2,18 @@
 
 This is the one place where training and evaluation are sequenced; the CLI, the benchmarks and
 the tests all call :func:`run_experiment` (or :func:`run_seed`).
+
+The ``honest`` protocol with k validation folds (``evaluation.validation.folds``):
+
+    for fold f = 0..k-1:   view_f = data.validation_view(seed=fold_seeds(seed, k)[f])
+                           curve_f = evaluations of a model (seed ``seed``) trained on view_f
+    curve = mean_f curve_f                     # epoch by epoch; curves (lists) elementwise
+    epoch_t = argmax_epoch curve[selection metric of task t]     # gzsl_cal_h with calibration
+    gamma = GAMMA_GRID[argmax curve[gzsl_cal_curve] at epoch_gzsl]
+    fresh model on the full training split; test read once per task at epoch_t (with gamma).
+
+Methods that do not train by epochs (DAP, attribute regression, ...) get one evaluation per fold
+(a single row, ``epoch`` 0), which records the validation scores and chooses gamma.
 """
 
 from __future__ import annotations
@@ -15,15 +27,18 @@ import yaml
 
 import numpy as np
 
-from anyshot.config import ExperimentConfig, load_config
+from anyshot.config import ExperimentConfig, ValidationConfig, load_config
 from anyshot.data.dataset import AnyShotData
 from anyshot.data.registry import load_dataset
 from anyshot.data.transforms import scale_features
+from anyshot.evaluation.calibration import GAMMA_GRID
 from anyshot.evaluation.protocols import (
     PEEKING_PROTOCOLS,
     check_tasks,
     evaluate,
+    metric_names,
     selection_metric,
+    task_names,
 )
 from anyshot.evaluation.results import RunResult
 from anyshot.methods import Method, make_method
@@ -34,7 +49,8 @@ from anyshot.errors import ConfigError
 from anyshot.io import atomic_write_text
 from anyshot.utils import git_revision, resolve_device
 
-__all__ = ["prepare_data", "build_method", "run_seed", "run_experiment", "evaluate_run", "Progress"]
+__all__ = ["prepare_data", "build_method", "fold_seeds", "validation_views", "run_seed",
+           "run_experiment", "evaluate_run", "Progress"]
 
 Progress = Callable[[str, int, int], None]
 """progress(stage, done, total): called as training advances (stage e.g. 'seed 0 validation')."""
@@ -101,14 +117,29 @@ def _evaluations_since_best(curve: list[dict[str, float]], keys: list[str]) -> i
     return since
 
 
+def _evaluate(method: Method, data: AnyShotData, tasks, *, calibrate: bool = False,
+              gamma: float | None = None) -> dict[str, Any]:
+    """:func:`evaluate`, passing the calibration arguments only when they are used, so a wrapper
+    of ``evaluate`` with its plain ``(method, data, tasks)`` signature keeps working."""
+    kwargs: dict[str, Any] = {}
+    if calibrate:
+        kwargs["calibrate"] = True
+    if gamma is not None:
+        kwargs["gamma"] = gamma
+    return evaluate(method, data, tasks, **kwargs)
+
+
 def _curve(method: Method, data: AnyShotData, tasks, eval_every: int, epochs: int,
            progress: Progress | None, stage: str, save_dir: Path | None = None,
-           checkpoint_every: int = 0, patience: int | None = None) -> list[dict[str, float]]:
+           checkpoint_every: int = 0, patience: int | None = None, calibrate: bool = False
+           ) -> list[dict[str, Any]]:
     """Train ``method`` on ``data`` and evaluate on its test sets every ``eval_every`` epochs;
-    with ``patience``, stop once that many evaluations in a row bring no new best."""
-    curve: list[dict[str, float]] = []
+    with ``patience``, stop once that many evaluations in a row bring no new best. With
+    ``calibrate``, every row also holds calibrated stacking's search (see :func:`evaluate`).
+    The checkpoints are named after the last word of ``stage``."""
+    curve: list[dict[str, Any]] = []
     ckpt = _checkpoint(save_dir, stage.split()[-1], checkpoint_every, {"curve": curve})
-    keys = [selection_metric(t, data) for t in tasks]
+    keys = [selection_metric(t, data, calibrate) for t in tasks]
 
     def patience_spent() -> bool:
         return patience is not None and _evaluations_since_best(curve, keys) >= patience
@@ -117,7 +148,7 @@ def _curve(method: Method, data: AnyShotData, tasks, eval_every: int, epochs: in
         if patience_spent():  # a resumed run that had already stopped: keep the curve as it was
             raise StopTraining
         if epoch % eval_every == 0 or epoch == epochs:
-            curve.append({"epoch": epoch, **evaluate(method, data, tasks)})
+            curve.append({"epoch": epoch, **_evaluate(method, data, tasks, calibrate=calibrate)})
         if progress is not None:
             progress(stage, epoch, epochs)
         if patience_spent():
@@ -127,19 +158,107 @@ def _curve(method: Method, data: AnyShotData, tasks, eval_every: int, epochs: in
     return curve
 
 
-def _best_epochs(curve: list[dict[str, float]], tasks, data: AnyShotData) -> dict[str, int]:
+def _best_epochs(curve: list[dict[str, Any]], tasks, data: AnyShotData,
+                 calibrated: bool = False) -> dict[str, int]:
     """Per task, the first epoch with the best selection metric."""
     best = {}
     for task in tasks:
-        key = selection_metric(task, data)
+        key = selection_metric(task, data, calibrated)
         scores = np.array([row[key] for row in curve])
         best[task] = int(curve[int(np.argmax(scores))]["epoch"])
     return best
 
 
+def fold_seeds(seed: int, folds: int) -> list[int]:
+    """The seeds of the ``folds`` validation problems of run seed ``seed``.
+
+    Fold 0 keeps ``seed`` itself, so ``folds: 1`` draws the same validation problem as before
+    folds existed. Fold f >= 1 uses the first 64-bit word of ``SeedSequence(seed,
+    spawn_key=(f,))`` (the f-th child of ``numpy.random.SeedSequence(seed).spawn``): a stream
+    of its own, not ``seed + f`` (which would hand seed 0's fold 1 to seed 1's fold 0).
+    """
+    if not isinstance(folds, int) or isinstance(folds, bool) or folds < 1:
+        raise ConfigError(f"folds must be a positive integer, got {folds!r}.")
+    return [int(seed)] + [
+        int(np.random.SeedSequence(int(seed), spawn_key=(f,)).generate_state(1, np.uint64)[0])
+        for f in range(1, folds)
+    ]
+
+
+def validation_views(data: AnyShotData, vcfg: ValidationConfig, seed: int) -> list[AnyShotData]:
+    """The ``vcfg.folds`` validation problems of run seed ``seed``, carved from trainval only.
+
+    With ``use_dataset_val`` and a dataset that names its validation classes
+    (``meta["val_unseen_classes"]``, xlsa17), fold 0 holds out exactly those classes and every
+    other fold draws the same number of seen classes at random with its own seed.
+    """
+    given = data.meta.get("val_unseen_classes") if vcfg.use_dataset_val else None
+    views = []
+    for fold, fold_seed in enumerate(fold_seeds(seed, vcfg.folds)):
+        fraction = vcfg.unseen_fraction
+        if given is not None and fold > 0:
+            fraction = np.unique(np.asarray(given)).size / data.seen.size
+        views.append(data.validation_view(
+            unseen_fraction=fraction, holdout_fraction=vcfg.holdout_fraction, seed=fold_seed,
+            val_unseen=given if fold == 0 else None))
+    return views
+
+
+def _mean_curve(curves: list[list[dict[str, Any]]], data: AnyShotData,
+                calibrated: bool) -> list[dict[str, Any]]:
+    """Fold-mean evaluation curve: rows of the epochs every fold evaluated (folds that early
+    stopping ended sooner shorten the search), each value the mean over folds (lists
+    elementwise). With ``calibrated``, the GZSL gamma is re-chosen on the fold-mean H curve:
+
+        i* = argmax_i mean_f H_f(gamma_i),  <g>_cal_h = mean_f H_f(gamma_i*),
+        <g>_cal_u = mean_f U_f(gamma_i*),   <g>_cal_s = mean_f S_f(gamma_i*),  <g>_gamma = gamma_i*.
+    """
+    by_epoch = [{row["epoch"]: row for row in curve} for curve in curves]
+    common = sorted(set.intersection(*(set(rows) for rows in by_epoch)))
+    if not common:
+        raise RuntimeError("the validation folds have no evaluated epoch in common.")
+    g = task_names(data)["gzsl"]
+    out = []
+    for epoch in common:
+        rows = [rows[epoch] for rows in by_epoch]
+        mean: dict[str, Any] = {"epoch": epoch}
+        for key in rows[0]:
+            if key != "epoch":
+                value = np.mean(np.array([row[key] for row in rows], dtype=np.float64), axis=0)
+                mean[key] = value.tolist() if value.ndim else float(value)
+        if calibrated and f"{g}_cal_curve" in mean:
+            i = int(np.argmax(mean[f"{g}_cal_curve"]))
+            mean.update({f"{g}_cal_u": mean[f"{g}_cal_curve_u"][i],
+                         f"{g}_cal_s": mean[f"{g}_cal_curve_s"][i],
+                         f"{g}_cal_h": mean[f"{g}_cal_curve"][i], f"{g}_gamma": float(GAMMA_GRID[i])})
+        out.append(mean)
+    return out
+
+
+def _validation_record(curve: list[dict[str, Any]], selected: dict[str, int], tasks,
+                       data: AnyShotData, calibrated: bool) -> dict[str, float]:
+    """The fold-mean validation scores at each task's selected epoch: its uncalibrated selection
+    metric, and with calibration ``<g>_cal_u/_cal_s/_cal_h`` and the chosen ``<g>_gamma``."""
+    record: dict[str, float] = {}
+    g = task_names(data)["gzsl"]
+    for task, epoch in selected.items():
+        row = next(r for r in curve if r["epoch"] == epoch)
+        key = selection_metric(task, data)
+        record[key] = row[key]
+        if calibrated and task == "gzsl":
+            record.update({k: row[k] for k in (f"{g}_cal_u", f"{g}_cal_s", f"{g}_cal_h",
+                                                f"{g}_gamma")})
+    return record
+
+
 def run_seed(config: ExperimentConfig, data: AnyShotData, seed: int,
              progress: Progress | None = None, save_dir: Path | None = None) -> RunResult:
     """One seed of the configured protocol on already prepared data.
+
+    ``honest``: one model per validation fold (all with this seed), selection on the fold mean
+    (see the module docstring); ``RunResult.validation`` holds the fold-mean validation scores
+    at the selected epochs (and, with calibration, the calibrated ones and ``<g>_gamma``).
+    Methods that do not train by epochs are validated the same way with a single evaluation.
 
     With ``save_dir``, the model each task was tested with is saved to ``save_dir/<task>/``
     (safetensors + JSON), so ``anyshot evaluate`` can re-read it.
@@ -147,57 +266,79 @@ def run_seed(config: ExperimentConfig, data: AnyShotData, seed: int,
     t0 = time.perf_counter()
     ev = config.evaluation
     tasks = check_tasks(ev.tasks)
+    calibrated = bool(ev.calibration) and "gzsl" in tasks
     method = build_method(config, seed)
     epochs = _epochs(method)
     protocol = ev.protocol
+    if calibrated and protocol == "fixed":
+        raise ConfigError("evaluation.calibration needs gamma chosen on validation, and protocol "
+                          "'fixed' has none; use protocol 'honest', or turn calibration off.")
+    g = task_names(data)["gzsl"]
     selected: dict[str, int] = {}
     validation: dict[str, float] = {}
     metrics: dict[str, float] = {}
     every = config.checkpoint_every
-    if not method.iterative or protocol == "fixed":
+    if protocol == "honest":
+        views = validation_views(data, ev.validation, seed)
+        curves = []
+        for fold, val in enumerate(views):
+            model = method if fold == 0 else build_method(config, seed)
+            if method.iterative:
+                # Fold 0 keeps the stage (and checkpoint) name of single-fold runs.
+                stage = f"seed {seed} validation{fold or ''}"
+                curves.append(_curve(model, val, tasks, ev.eval_every, epochs, progress, stage,
+                                     save_dir, every, ev.patience, calibrated))
+            else:
+                _fit(model, val, None)
+                curves.append([{"epoch": 0, **_evaluate(model, val, tasks, calibrate=calibrated)}])
+        curve = _mean_curve(curves, views[0], calibrated)
+        best = _best_epochs(curve, tasks, views[0], calibrated)
+        validation = _validation_record(curve, best, tasks, views[0], calibrated)
+        gamma = validation.get(f"{g}_gamma") if calibrated else None
+        # Fresh model, full training split, test read once per task at its selected epoch.
+        final = build_method(config, seed)
+        if not method.iterative:
+            _fit(final, data, epochs or None,
+                 (lambda e, _l: progress(f"seed {seed}", e, epochs)) if progress else None,
+                 _checkpoint(save_dir, "final", every, {}))
+            metrics = _evaluate(final, data, tasks, gamma=gamma)
+            _save(final, save_dir, tasks)
+        else:
+            selected = best
+            last = max(selected.values())
+            by_epoch: dict[int, list[str]] = {}
+            for task, epoch in selected.items():
+                by_epoch.setdefault(epoch, []).append(task)
+
+            def on_epoch(epoch: int, logs: dict[str, float]) -> None:
+                if epoch in by_epoch:
+                    metrics.update(_evaluate(final, data, by_epoch[epoch], gamma=gamma))
+                    _save(final, save_dir, by_epoch[epoch])
+                if progress is not None:
+                    progress(f"seed {seed} final", epoch, last)
+
+            _fit(final, data, last, on_epoch,
+                 _checkpoint(save_dir, "final", every, {"metrics": metrics}))
+        method = final
+    elif protocol == "fixed" or not method.iterative:
         _fit(method, data, epochs or None,
              (lambda e, _l: progress(f"seed {seed}", e, epochs)) if progress else None,
              _checkpoint(save_dir, "final", every, {}))
-        metrics = evaluate(method, data, tasks)
+        row = _evaluate(method, data, tasks, calibrate=calibrated)  # calibrated: test-selection
+        metrics = {k: row[k] for t in tasks for k in metric_names(t, data, calibrated)}
+        if calibrated:
+            validation[f"{g}_gamma"] = row[f"{g}_gamma"]  # chosen on test: the label says so
         selected = {t: epochs for t in tasks} if method.iterative else {}
         _save(method, save_dir, tasks)
-    elif protocol == "honest":
-        vcfg = ev.validation
-        val_unseen = data.meta.get("val_unseen_classes") if vcfg.use_dataset_val else None
-        val = data.validation_view(unseen_fraction=vcfg.unseen_fraction,
-                                   holdout_fraction=vcfg.holdout_fraction, seed=seed,
-                                   val_unseen=val_unseen)
-        curve = _curve(method, val, tasks, ev.eval_every, epochs, progress,
-                       f"seed {seed} validation", save_dir, every, ev.patience)
-        selected = _best_epochs(curve, tasks, val)
-        for task, epoch in selected.items():
-            row = next(r for r in curve if r["epoch"] == epoch)
-            key = selection_metric(task, val)
-            validation[key] = row[key]
-        # Fresh model, full training split, test read once per task at its selected epoch.
-        final = build_method(config, seed)
-        last = max(selected.values())
-        by_epoch: dict[int, list[str]] = {}
-        for task, epoch in selected.items():
-            by_epoch.setdefault(epoch, []).append(task)
-
-        def on_epoch(epoch: int, logs: dict[str, float]) -> None:
-            if epoch in by_epoch:
-                metrics.update(evaluate(final, data, by_epoch[epoch]))
-                _save(final, save_dir, by_epoch[epoch])
-            if progress is not None:
-                progress(f"seed {seed} final", epoch, last)
-
-        _fit(final, data, last, on_epoch, _checkpoint(save_dir, "final", every, {"metrics": metrics}))
-        method = final
     elif protocol == "test-selection":
         curve = _curve(method, data, tasks, ev.eval_every, epochs, progress,
-                       f"seed {seed} test-selection", save_dir, every, ev.patience)
-        selected = _best_epochs(curve, tasks, data)
+                       f"seed {seed} test-selection", save_dir, every, ev.patience, calibrated)
+        selected = _best_epochs(curve, tasks, data, calibrated)
         for task, epoch in selected.items():
             row = next(r for r in curve if r["epoch"] == epoch)
-            metrics.update({k: v for k, v in row.items() if k != "epoch" and
-                            k.startswith(selection_metric(task, data).split("_")[0])})
+            metrics.update({k: row[k] for k in metric_names(task, data, calibrated)})
+            if calibrated and task == "gzsl":
+                validation[f"{g}_gamma"] = row[f"{g}_gamma"]
     history = list(getattr(method, "history_", []))
     return RunResult(
         dataset=data.name,
@@ -271,11 +412,15 @@ def evaluate_run(run_dir: Path, device: str = "cpu") -> list[RunResult]:
     stored = [json.loads(line) for line in (run_dir / "results.jsonl").read_text().splitlines()
               if line.strip()]
     out = []
+    g = task_names(data)["gzsl"]
     for rec in stored:
         metrics: dict[str, float] = {}
+        # The gamma the run chose (calibrated stacking), applied again as it was on test.
+        gamma = (rec.get("validation", {}).get(f"{g}_gamma")
+                 if config.evaluation.calibration else None)
         for task in tasks:
             method = Method.load(run_dir / f"seed_{rec['seed']}" / task, device=device)
-            metrics.update(evaluate(method, data, [task]))
+            metrics.update(_evaluate(method, data, [task], gamma=gamma))
         rec = {**rec, "metrics": metrics}
         out.append(RunResult(**rec))
     return out

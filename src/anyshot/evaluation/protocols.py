@@ -20,6 +20,14 @@ Protocols:
 * ``test-selection``: evaluates on the test sets every ``eval_every`` epochs and reports the best
   epoch. This peeks at test (it is what many papers' code does); it is opt-in and every result
   line says "PEEKS AT TEST".
+
+Calibrated stacking (:mod:`anyshot.evaluation.calibration`, ``evaluation.calibration: true``)
+adds ``<g>_cal_u``, ``<g>_cal_s`` and ``<g>_cal_h`` (``g`` = gzsl or gfsl) beside the
+uncalibrated GZSL metrics. ``evaluate(..., calibrate=True)`` searches gamma on the data it is
+given (the validation problem; the test sets only under ``test-selection``) and also returns
+``<g>_gamma`` and the curves over :data:`GAMMA_GRID` (``<g>_cal_curve`` = H, ``<g>_cal_curve_u``,
+``<g>_cal_curve_s``; lists, so curves of several validation folds can be averaged);
+``evaluate(..., gamma=x)`` applies a gamma chosen elsewhere.
 """
 
 from __future__ import annotations
@@ -30,10 +38,12 @@ import numpy as np
 
 from anyshot.data.dataset import AnyShotData
 from anyshot.errors import ConfigError
+from anyshot.evaluation.calibration import GAMMA_GRID, h_curve, log_softmax
 from anyshot.evaluation.metrics import harmonic_mean, per_class_accuracy
 from anyshot.methods.base import Method
 
-__all__ = ["PROTOCOLS", "TASKS", "evaluate", "selection_metric", "task_names", "PEEKING_PROTOCOLS"]
+__all__ = ["PROTOCOLS", "TASKS", "evaluate", "metric_names", "selection_metric", "task_names",
+           "PEEKING_PROTOCOLS"]
 
 TASKS = ("zsl", "gzsl")
 PROTOCOLS = ("honest", "fixed", "test-selection")
@@ -56,25 +66,55 @@ def task_names(data: AnyShotData) -> dict[str, str]:
     return {"zsl": "fsl" if few else "zsl", "gzsl": "gfsl" if few else "gzsl"}
 
 
-def selection_metric(task: str, data: AnyShotData) -> str:
-    """The metric that selects the epoch of ``task``: the ZSL accuracy, or the GZSL H."""
+def selection_metric(task: str, data: AnyShotData, calibrated: bool = False) -> str:
+    """The metric that selects the epoch of ``task``: the ZSL accuracy, or the GZSL H
+    (the H of calibrated stacking, ``<g>_cal_h``, when ``calibrated``)."""
     names = task_names(data)
-    return names["zsl"] if task == "zsl" else f"{names['gzsl']}_h"
+    if task == "zsl":
+        return names["zsl"]
+    return f"{names['gzsl']}_cal_h" if calibrated else f"{names['gzsl']}_h"
 
 
-def evaluate(method: Method, data: AnyShotData, tasks: Iterable[str]) -> dict[str, float]:
+def metric_names(task: str, data: AnyShotData, calibrated: bool = False) -> list[str]:
+    """The scalar test metrics of ``task`` on this split, e.g. ``["gzsl_u", "gzsl_s", "gzsl_h"]``
+    (plus ``gzsl_cal_u``, ``gzsl_cal_s``, ``gzsl_cal_h`` when ``calibrated``)."""
+    names = task_names(data)
+    if task == "zsl":
+        return [names["zsl"]]
+    g = names["gzsl"]
+    return [f"{g}_{m}" for m in (("u", "s", "h", "cal_u", "cal_s", "cal_h") if calibrated
+                                 else ("u", "s", "h"))]
+
+
+def evaluate(method: Method, data: AnyShotData, tasks: Iterable[str], *,
+             gamma: float | None = None, calibrate: bool = False) -> dict[str, float | list[float]]:
     """Evaluate a fitted method on ``data``'s test sets (a validation view's, or the real ones).
 
     Returns metrics named after the split's tasks, e.g. ``{"zsl": .., "gzsl_u": .., "gzsl_s": ..,
     "gzsl_h": ..}`` or with ``fsl``/``gfsl`` in few-shot splits.
+
+    Args:
+        calibrate: also search the gamma of calibrated stacking over :data:`GAMMA_GRID` on these
+            test sets (use it on validation data): adds ``<g>_cal_u/_cal_s/_cal_h`` at the best
+            gamma, ``<g>_gamma`` and the curves ``<g>_cal_curve`` (H), ``<g>_cal_curve_u`` and
+            ``<g>_cal_curve_s`` (lists over the grid).
+        gamma: apply this gamma (chosen on validation): adds ``<g>_cal_u/_cal_s/_cal_h``.
+
+    The classifier scores each test set once, whatever the number of gammas.
     """
+    if calibrate and gamma is not None:
+        raise ValueError("evaluate: give either calibrate=True (search gamma on this data) or a "
+                         "fixed gamma (chosen elsewhere), not both.")
+    if gamma is not None and not np.isfinite(gamma):
+        raise ValueError(f"evaluate: gamma must be a finite number, got {gamma!r}.")
     with method.reuse_synthesis():  # ZSL and GZSL synthesize the same unseen features
-        return _evaluate(method, data, tasks)
+        return _evaluate(method, data, tasks, gamma, calibrate)
 
 
-def _evaluate(method: Method, data: AnyShotData, tasks: Iterable[str]) -> dict[str, float]:
+def _evaluate(method: Method, data: AnyShotData, tasks: Iterable[str], gamma: float | None = None,
+              calibrate: bool = False) -> dict[str, float | list[float]]:
     names = task_names(data)
-    out: dict[str, float] = {}
+    out: dict[str, float | list[float]] = {}
     shots = data.shots
     X, y = data.X, data.y
     for task in check_tasks(tasks):
@@ -87,8 +127,25 @@ def _evaluate(method: Method, data: AnyShotData, tasks: Iterable[str]) -> dict[s
             tv = data.trainval
             clf = method.build_classifier(cand, data.unseen, X[tv], y[tv])
             tu, ts = data.test_unseen, data.test_seen
-            u = per_class_accuracy(y[tu], clf.predict(X[tu]))
-            s = per_class_accuracy(y[ts], clf.predict(X[ts]))
             g = names["gzsl"]
+            if gamma is None and not calibrate:
+                u = per_class_accuracy(y[tu], clf.predict(X[tu]))
+                s = per_class_accuracy(y[ts], clf.predict(X[ts]))
+                out.update({f"{g}_u": u, f"{g}_s": s, f"{g}_h": harmonic_mean(u, s)})
+                continue
+            score_u, score_s = clf.scores(X[tu]), clf.scores(X[ts])
+            u = per_class_accuracy(y[tu], cand[np.argmax(score_u, axis=1)])
+            s = per_class_accuracy(y[ts], cand[np.argmax(score_s, axis=1)])
             out.update({f"{g}_u": u, f"{g}_s": s, f"{g}_h": harmonic_mean(u, s)})
+            curve = h_curve(log_softmax(score_u), y[tu], log_softmax(score_s), y[ts], cand,
+                            np.isin(cand, data.seen),
+                            GAMMA_GRID if calibrate else np.array([gamma], dtype=np.float64))
+            i = curve.best if calibrate else 0
+            out.update({f"{g}_cal_u": float(curve.u[i]), f"{g}_cal_s": float(curve.s[i]),
+                        f"{g}_cal_h": float(curve.h[i])})
+            if calibrate:
+                out.update({f"{g}_gamma": float(curve.gamma[i]),
+                            f"{g}_cal_curve": curve.h.tolist(),
+                            f"{g}_cal_curve_u": curve.u.tolist(),
+                            f"{g}_cal_curve_s": curve.s.tolist()})
     return out
