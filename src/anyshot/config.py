@@ -10,6 +10,7 @@ list the valid ones::
                   validation: {unseen_fraction: 0.2, holdout_fraction: 0.2, use_dataset_val: true}}
     device: auto
     checkpoint_every: 5          # epochs between training checkpoints of a run directory (0 = off)
+    threads: null                # CPU threads: null = automatic (1 for small networks), 0 = all cores
 
 Presets ship inside the package under ``anyshot/configs/<method>/<dataset>.yaml`` and can be
 named as ``<method>/<dataset>`` instead of a path.
@@ -113,6 +114,7 @@ class ExperimentConfig:
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     device: str = "auto"
     checkpoint_every: int = 5
+    threads: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -131,7 +133,10 @@ class ExperimentConfig:
             raise ConfigError(
                 f"data.scaling {self.data.scaling!r} is unknown; choose one of {', '.join(SCALINGS)}."
             )
-        make_method(self.method.name, self.method.params)
+        from anyshot.utils import check_param_values
+
+        check_param_values(make_method(self.method.name, self.method.params).config,
+                           "method.params")
         if self.objective is not None:
             make_objective(self.objective.name, **self.objective.params)
         ev = self.evaluation
@@ -196,6 +201,7 @@ def _check_types(obj: Any, where: str) -> None:
         "patience": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1,
         "device": lambda v: isinstance(v, str),
         "checkpoint_every": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+        "threads": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
         "unseen_fraction": lambda v: isinstance(v, (int, float)) and 0 < v < 1,
         "holdout_fraction": lambda v: isinstance(v, (int, float)) and 0 < v < 1,
         "use_dataset_val": lambda v: isinstance(v, bool),

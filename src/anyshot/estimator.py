@@ -16,11 +16,32 @@ Following scikit-learn's contract, ``__init__`` only stores its arguments; ``fit
 learns and returns ``self``; learned state ends with an underscore; ``get_params`` /
 ``set_params`` come from ``BaseEstimator``, so ``sklearn.base.clone`` and ``GridSearchCV`` work.
 ``save`` writes safetensors weights plus JSON, never pickle.
+
+Defaults sized to the data. Hyperparameters that neither ``preset`` nor ``method_params`` (nor
+``epochs``) set are derived from the training table for the generative methods, with n training
+rows, d features, m attributes and B the batch size::
+
+    hidden, critic_hidden = clip(2 ** ceil(log2(4 (d + m))), 64, 4096)   # network widths
+    batch_size (B)        = clip(2 ** round(log2(n / 40)), 64, 512)
+    epochs                = clip(ceil(800 / ceil(n / B)), 10, 30)         # ~800 generator steps
+    syn_num               = clip(median rows per seen class, 50, 300)
+    pretrain, classifier  = batch_size B, epochs clip(ceil(800 / ceil(n / B)), 5, 30)
+
+so a 10,000 x 10 table trains 64-wide networks for 20 epochs of 40 steps, and features of
+dimension 2,048 still get the paper's 4,096. Presets keep every value they set; the derived
+values of a fit are in ``clf.method_.config``.
+
+Saved models. ``save(DIR)`` writes the method exactly as a run directory stores a tested model
+(``model.safetensors`` + ``model.json``, as in ``seed_<s>/<task>/``) plus the estimator's own
+``estimator.json`` (labels, feature scaling, candidates) and ``classifier.safetensors`` (the final
+classifier). ``load(DIR)`` reads either: a run's model folder becomes an estimator whose final
+classifier is rebuilt from the run's data exactly as the run's evaluation built it.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any, Hashable, Sequence
 
@@ -37,8 +58,39 @@ from anyshot.io import atomic_write_text, load_tensors, read_json, save_tensors
 from anyshot.methods import Method, make_method
 from anyshot.methods.base import Classifier
 from anyshot.objectives import make_objective
+from anyshot.utils import check_param_values, limit_threads, network_width
 
-__all__ = ["AnyShotClassifier", "attribute_table"]
+__all__ = ["AnyShotClassifier", "attribute_table", "data_sized_params", "model_kind"]
+
+#: Generator steps the derived defaults aim at (the old fixed defaults took ~4,700 on 10,000 rows).
+STEP_BUDGET = 800
+
+
+def _clip(value: float, low: int, high: int) -> int:
+    return int(min(max(value, low), high))
+
+
+def data_sized_params(n: int, d: int, m: int, rows_per_seen_class: float,
+                      fields: set[str]) -> dict[str, Any]:
+    """Hyperparameters derived from the training table (see the module docstring).
+
+    Args:
+        n: training rows; d: feature dimension; m: attribute dimension.
+        rows_per_seen_class: median training rows of a seen class.
+        fields: the method config's field names (only those get a value).
+    """
+    width = _clip(2 ** math.ceil(math.log2(4 * (d + m))), 64, 4096)
+    batch = _clip(2 ** round(math.log2(max(n, 1) / 40)), 64, 512)
+    steps = max(1, math.ceil(n / batch))
+    derived: dict[str, Any] = {
+        "hidden": width, "critic_hidden": width, "batch_size": batch,
+        "epochs": _clip(math.ceil(STEP_BUDGET / steps), 10, 30),
+        "syn_num": _clip(round(rows_per_seen_class), 50, 300),
+    }
+    small = {"batch_size": batch, "epochs": _clip(math.ceil(STEP_BUDGET / steps), 5, 30)}
+    derived["pretrain"] = small
+    derived["classifier"] = small
+    return {k: v for k, v in derived.items() if k in fields}
 
 
 def attribute_table(class_attributes: Any, attribute_classes: Sequence[Hashable] | None = None
@@ -110,13 +162,19 @@ class AnyShotClassifier(ClassifierMixin, BaseEstimator):
         scaling: ``minmax``, ``standard`` or ``none``, fitted on the training features.
         device: ``cpu``, ``cuda`` or ``auto``.
         random_state: seed of every random draw.
+        threads: CPU threads while fitting and predicting (``None``: one for networks narrower
+            than 1,024, else every core, unless ``OMP_NUM_THREADS`` is set; ``0``: every core).
+            The previous torch setting is restored afterwards.
+
+    Hyperparameters nobody set are sized to the data (module docstring); the values used are in
+    ``method_.config`` after ``fit``.
     """
 
     def __init__(self, method: str | None = None, objective: str | None = None,
                  preset: str | None = None,
                  method_params: dict | None = None, objective_params: dict | None = None,
                  epochs: int | None = None, generalized: bool = True, scaling: str = "minmax",
-                 device: str = "cpu", random_state: int = 0) -> None:
+                 device: str = "cpu", random_state: int = 0, threads: int | None = None) -> None:
         self.method = method
         self.objective = objective
         self.preset = preset
@@ -127,9 +185,14 @@ class AnyShotClassifier(ClassifierMixin, BaseEstimator):
         self.scaling = scaling
         self.device = device
         self.random_state = random_state
+        self.threads = threads
 
     # ------------------------------------------------------------------ helpers
-    def _build_method(self) -> Method:
+    def _build_method(self, sizes: tuple[int, int, int, float] | None = None) -> Method:
+        """The configured method; ``sizes`` = (n, d, m, median rows per seen class) fills the
+        hyperparameters that nobody set (:func:`data_sized_params`)."""
+        from dataclasses import fields
+
         from anyshot.methods import METHODS
 
         method, objective, params, obj_params = "clswgan", "wgan-gp", {}, {}
@@ -150,9 +213,19 @@ class AnyShotClassifier(ClassifierMixin, BaseEstimator):
         is_generative = key in METHODS and METHODS[key].iterative
         if self.epochs is not None and is_generative:
             params["epochs"] = int(self.epochs)
+        if sizes is not None and is_generative:
+            names = {f.name for f in fields(METHODS[key].config_class)}
+            for name, value in data_sized_params(*sizes, names).items():
+                if isinstance(value, dict):  # nested settings: fill only the unset keys
+                    given = params.get(name) or {}
+                    params[name] = {**value, **given} if isinstance(given, dict) else given
+                else:
+                    params.setdefault(name, value)
         obj = make_objective(objective, **obj_params) if is_generative else None
-        return make_method(method, params, objective=obj, device=self.device,
-                           seed=int(self.random_state))
+        built = make_method(method, params, objective=obj, device=self.device,
+                            seed=int(self.random_state))
+        check_param_values(built.config, "method_params")
+        return built
 
     def _scale(self, X: np.ndarray) -> np.ndarray:
         return ((X - self.shift_) / self.scale_).astype(np.float32)
@@ -227,14 +300,23 @@ class AnyShotClassifier(ClassifierMixin, BaseEstimator):
         data = AnyShotData.create(Xs, y_idx, A, seen=seen, unseen=unseen,
                                   trainval=np.arange(len(y_idx)), test_seen=[], test_unseen=[],
                                   class_names=[str(l) for l in labels], name="estimator")
-        self.method_ = self._build_method()
-        self.method_.fit(Xs, y_idx, A, np.unique(y_idx))
+        rows = np.bincount(y_idx, minlength=len(labels))[seen]
+        self.method_ = self._build_method((Xs.shape[0], Xs.shape[1], A.shape[1],
+                                           float(np.median(rows))))
         self.attribute_labels_ = labels
         self.seen_ = seen
         self.unseen_ = unseen
-        self._make_classifier(Xs, y_idx)
+        with self._threads():
+            self.method_.fit(Xs, y_idx, A, np.unique(y_idx))
+            self._make_classifier(Xs, y_idx)
         self.shots_ = int(data.shots.size)
         return self
+
+    def _threads(self):
+        """The thread count of ``threads`` for the method's network width (restored after)."""
+        method = getattr(self, "method_", None)
+        width = network_width(method.config) if method is not None else 0
+        return limit_threads(self.threads, width)
 
     def _make_classifier(self, Xs: np.ndarray, y_idx: np.ndarray) -> None:
         if self.generalized or self.unseen_.size == 0:
@@ -254,7 +336,9 @@ class AnyShotClassifier(ClassifierMixin, BaseEstimator):
 
     def _scores(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "classifier_")
-        return self.classifier_.scores(self._scale(self._check_X(X)))
+        Xs = self._scale(self._check_X(X))
+        with self._threads():
+            return self.classifier_.scores(Xs)
 
     def decision_function(self, X: Any) -> np.ndarray:
         """(n, n_classes) scores; (n,) score of ``classes_[1]`` for two classes, as in sklearn."""
@@ -269,7 +353,9 @@ class AnyShotClassifier(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X: Any) -> np.ndarray:
         """(n, n_classes) probabilities; columns follow ``classes_``."""
         check_is_fitted(self, "classifier_")
-        return self.classifier_.predict_proba(self._scale(self._check_X(X)))
+        Xs = self._scale(self._check_X(X))
+        with self._threads():
+            return self.classifier_.predict_proba(Xs)
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> None:
@@ -297,10 +383,20 @@ class AnyShotClassifier(ClassifierMixin, BaseEstimator):
         atomic_write_text(path / "estimator.json", text)
 
     @classmethod
-    def load(cls, path: str | Path) -> "AnyShotClassifier":
-        """Rebuild an estimator written by :meth:`save`; predictions are identical."""
+    def load(cls, path: str | Path, device: str | None = None) -> "AnyShotClassifier":
+        """Rebuild an estimator written by :meth:`save` (predictions are identical), or turn a
+        run's tested model ``RUN/seed_<s>/<task>/`` into one (:meth:`from_run_model`).
+
+        Raises:
+            DataError: ``path`` holds neither (the message says what each needs).
+        """
         path = Path(path)
+        kind = model_kind(path)
+        if kind == "run":
+            return cls.from_run_model(path, device=device or "cpu")
         state = read_json(path / "estimator.json")
+        if device is not None:
+            state["params"]["device"] = device
         est = cls(**state["params"])
         est.method_ = Method.load(path, device=est.device)
         est.attribute_labels_ = state["attribute_labels"]
@@ -314,3 +410,77 @@ class AnyShotClassifier(ClassifierMixin, BaseEstimator):
                                                          load_tensors(path / "classifier.safetensors"))
         est._set_classes(cand)
         return est
+
+    @classmethod
+    def from_run_model(cls, path: str | Path, device: str = "cpu") -> "AnyShotClassifier":
+        """An estimator from a model a run tested, ``RUN/seed_<s>/<task>/`` (``zsl`` or ``gzsl``).
+
+        The method's weights are read, not retrained; the run's config reloads its data for the
+        feature scaling (training statistics, as in the run) and the class names, and the final
+        classifier is rebuilt exactly as the run's evaluation built it for that task: among the
+        unseen classes (with any shots) for ``zsl``, among all classes with the real training
+        samples for ``gzsl``. Its predictions therefore are those the run was scored with.
+        """
+        from anyshot.config import load_config
+        from anyshot.data.registry import load_dataset
+
+        path = Path(path)
+        if model_kind(path) != "run":
+            raise DataError(f"{str(path)!r} is not a run's model folder RUN/seed_<s>/zsl or "
+                            "RUN/seed_<s>/gzsl (with RUN/config.yaml).")
+        task = path.name
+        run_dir = path.parent.parent
+        cfg = load_config(run_dir / "config.yaml")
+        data = load_dataset(cfg.data.name, **cfg.data.params)
+        if cfg.data.shots is not None:
+            data = data.with_shots(cfg.data.shots, seed=cfg.data.shots_seed)
+        X = data.X.astype(np.float64)
+        Xtr = X[data.trainval]
+        if cfg.data.scaling == "minmax":  # the statistics of anyshot.data.scale_features
+            shift, span = Xtr.min(0), Xtr.max(0) - Xtr.min(0)
+        elif cfg.data.scaling == "standard":
+            shift, span = Xtr.mean(0), Xtr.std(0)
+        else:
+            shift, span = np.zeros(X.shape[1]), np.ones(X.shape[1])
+        span = np.where(span == 0, 1.0, span)
+        est = cls(method=cfg.method.name, generalized=task == "gzsl", scaling=cfg.data.scaling,
+                  device=device, random_state=int(path.parent.name.split("_", 1)[1]),
+                  threads=cfg.threads)
+        est.method_ = Method.load(path, device=device)
+        est.shift_, est.scale_ = shift, span
+        est.n_features_in_ = int(X.shape[1])
+        est.attribute_labels_ = list(data.class_names)
+        est.seen_ = np.sort(np.asarray(data.seen, dtype=np.int64))
+        est.unseen_ = np.sort(np.asarray(data.unseen, dtype=np.int64))
+        est.shots_ = int(data.shots.size)
+        Xs = est._scale(X)
+        with est._threads():
+            if task == "zsl":
+                cand, rows = data.unseen, data.shots
+            else:
+                cand, rows = np.union1d(data.seen, data.unseen), data.trainval
+            est.classifier_ = est.method_.build_classifier(cand, data.unseen, Xs[rows],
+                                                           data.y[rows])
+        est._set_classes(np.asarray(cand, dtype=np.int64))
+        return est
+
+
+def model_kind(path: str | Path) -> str:
+    """``"estimator"`` (written by :meth:`AnyShotClassifier.save`), ``"run"`` (a run's
+    ``seed_<s>/<task>/`` model); raises :class:`DataError` saying what is missing otherwise."""
+    path = Path(path)
+    if not path.is_dir():
+        raise DataError(f"model folder {str(path)!r} does not exist; give a folder written by "
+                        "AnyShotClassifier.save or a run's seed_<s>/<task> folder.")
+    if not (path / "model.json").is_file() or not (path / "model.safetensors").is_file():
+        raise DataError(f"{str(path)!r} holds no model (model.json + model.safetensors); give a "
+                        "folder written by AnyShotClassifier.save or a run's seed_<s>/<task> "
+                        "folder, e.g. runs/tep-A/seed_0/gzsl.")
+    if (path / "estimator.json").is_file():
+        return "estimator"
+    if (path.name in ("zsl", "gzsl") and path.parent.name.startswith("seed_")
+            and path.parent.name[5:].isdigit() and (path.parent.parent / "config.yaml").is_file()):
+        return "run"
+    raise DataError(f"{str(path)!r} holds a method but neither estimator.json (from "
+                    "AnyShotClassifier.save) nor sits in a run as RUN/seed_<s>/zsl|gzsl next to "
+                    "RUN/config.yaml; it cannot classify on its own.")

@@ -255,8 +255,8 @@ def _normalised(value: Any) -> Any:
 
 def run_sweep(config: ExperimentConfig, search_space: dict, *, n_trials: int,
               storage: str | None = None, study_name: str = "anyshot", seed: int = 0,
-              metric: str | None = None, progress=None, run_dir: str | Path | None = None
-              ) -> SweepResult:
+              metric: str | None = None, progress=None, run_dir: str | Path | None = None,
+              jobs: int = 1, threads: int | None = None) -> SweepResult:
     """Run ``n_trials`` more trials of an Optuna study maximising a validation metric.
 
     Args:
@@ -272,6 +272,12 @@ def run_sweep(config: ExperimentConfig, search_space: dict, *, n_trials: int,
         metric: validation metric to maximise; default ``gzsl_h`` when ``gzsl`` is a task
             (``gfsl_h`` on few-shot splits), else ``zsl`` (``fsl``).
         progress: ``progress(stage, done, total)`` as in :func:`anyshot.experiment.run_experiment`.
+        jobs: trials run side by side (Optuna threads). The CPU threads
+            (:func:`anyshot.utils.resolve_threads` of ``threads``, default ``config.threads``)
+            are shared out between them, at least one each, so parallel trials never
+            oversubscribe the cores. With ``jobs`` > 1 the order in which trials finish, and so
+            the sampler's later proposals, depends on timing: use ``jobs=1`` to reproduce a study.
+        threads: CPU threads of the whole sweep (``None``: automatic, ``0``: every core).
 
     Only the validation view of the data is ever evaluated; the test split is not touched.
 
@@ -283,9 +289,13 @@ def run_sweep(config: ExperimentConfig, search_space: dict, *, n_trials: int,
 
     from anyshot.evaluation.protocols import check_tasks, selection_metric, task_names
     from anyshot.experiment import _curve, _epochs, _fit, build_method, evaluate, prepare_data
+    from anyshot.methods import make_method
+    from anyshot.utils import limit_threads, network_width
 
     if not isinstance(n_trials, int) or isinstance(n_trials, bool) or n_trials < 1:
         raise ConfigError(f"n_trials must be a positive integer, got {n_trials!r}.")
+    if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
+        raise ConfigError(f"jobs must be a positive integer, got {jobs!r}.")
     space = validate_search_space(search_space, config)
     ev = config.evaluation
     tasks = check_tasks(ev.tasks)
@@ -343,7 +353,10 @@ def run_sweep(config: ExperimentConfig, search_space: dict, *, n_trials: int,
 
     # A diverging trial (NaN loss, e.g. from too large a learning rate) is a bad sample, not a
     # broken sweep: Optuna records it as failed and the search goes on.
-    study.optimize(objective, n_trials=n_trials, catch=(TrainingDivergedError,))
+    width = network_width(make_method(config.method.name, config.method.params).config)
+    with limit_threads(config.threads if threads is None else threads, width, jobs):
+        study.optimize(objective, n_trials=n_trials, n_jobs=jobs,
+                       catch=(TrainingDivergedError,))
     complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
     if not complete:
         raise AnyShotError(f"no trial of study {study_name!r} finished (all diverged); narrow the "
@@ -378,7 +391,7 @@ def write_best_config(result: SweepResult, path: str | Path) -> Path:
 # ---------------------------------------------------------------------------------- CLI body
 def sweep_command(config: str, space_file: Path, n_trials: int, storage: str | None,
                   study_name: str, out: Path | None, *, overrides: dict[str, Any] | None = None,
-                  seed: int = 0) -> SweepResult:
+                  seed: int = 0, jobs: int = 1, threads: int | None = None) -> SweepResult:
     """Body of ``anyshot sweep``: run the sweep, print the best trial, write
     ``best_config.yaml`` (and, without ``storage``, ``sweep.db``) into ``out`` or the current
     directory."""
@@ -394,7 +407,8 @@ def sweep_command(config: str, space_file: Path, n_trials: int, storage: str | N
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     with progress_bar() as progress:
         result = run_sweep(cfg, space, n_trials=n_trials, storage=storage, study_name=study_name,
-                           seed=seed, metric=metric, progress=progress, run_dir=folder)
+                           seed=seed, metric=metric, progress=progress, run_dir=folder,
+                           jobs=jobs, threads=threads)
     table = Table(title=f"best of {result.n_trials} trial(s), study {result.study_name!r}")
     table.add_column("parameter")
     table.add_column("value", justify="right")

@@ -56,3 +56,60 @@ def test_missing_tep_files_are_reported(tmp_path):
 def test_evaluate_missing_run_dir(tmp_path):
     result = runner.invoke(app, ["evaluate", str(tmp_path / "nope")])
     assert result.exit_code == 2 and "does not exist" in result.output
+
+
+def test_help_rows_show_no_bool_type_and_train_shows_defaults():
+    for args in (["--help"], ["train", "--help"], ["predict", "--help"]):
+        result = runner.invoke(app, args, terminal_width=200)
+        assert result.exit_code == 0, result.output
+        assert "<bool>" not in result.output
+    text = runner.invoke(app, ["train", "--help"], terminal_width=200).output
+    assert "default: (from the config)" in text and "default: (automatic)" in text
+    assert "--threads" in text
+
+
+def test_ctrl_c_during_train_prints_the_resume_command(tmp_path, monkeypatch):
+    import anyshot.experiment
+
+    out = tmp_path / "run"
+
+    def interrupted(config, progress=None, data=None, run_dir=None, resume=False):
+        if run_dir is not None:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            (run_dir / "config.yaml").write_text("{}\n")  # as run_experiment writes it first
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(anyshot.experiment, "prepare_data", lambda cfg: None)
+    monkeypatch.setattr(anyshot.experiment, "run_experiment", interrupted)
+    result = runner.invoke(app, ["train", "--config", "attribute-regression/synthetic",
+                                 "--out", str(out)])
+    assert result.exit_code == 130
+    assert f"anyshot train --resume {out}" in result.output
+    assert "Traceback" not in result.output
+    # without --out there is nothing to resume, and the message says how to make it resumable
+    result = runner.invoke(app, ["train", "--config", "attribute-regression/synthetic"])
+    assert result.exit_code == 130 and "give --out DIR" in result.output
+
+
+def test_validate_calls_a_zero_shot_split_zero_shot(tmp_path):
+    assert runner.invoke(app, ["example-data", str(tmp_path / "d")]).exit_code == 0
+    result = runner.invoke(app, ["validate", str(tmp_path / "d" / "manifest.yaml")])
+    assert result.exit_code == 0, result.output
+    assert "zero-shot" in result.output and "~0" not in result.output
+
+
+def test_threads_option_sets_torch_threads_for_the_command_and_restores_them(monkeypatch):
+    import torch
+
+    import anyshot.experiment
+
+    seen = []
+    monkeypatch.setattr(anyshot.experiment, "prepare_data", lambda cfg: None)
+    monkeypatch.setattr(anyshot.experiment, "run_experiment",
+                        lambda *a, **k: seen.append(torch.get_num_threads()) or [])
+    before = torch.get_num_threads()
+    for threads in ("2", "1"):
+        result = runner.invoke(app, ["train", "--config", "attribute-regression/synthetic",
+                                     "--threads", threads])
+        assert result.exit_code == 0, result.output
+    assert seen == [2, 1] and torch.get_num_threads() == before

@@ -176,3 +176,29 @@ def test_load_search_space(tmp_path: Path, config) -> None:
         load_search_space(bad)
     with pytest.raises(ConfigError, match="does not exist"):
         load_search_space(tmp_path / "missing.yaml")
+
+
+def test_trials_side_by_side_share_the_threads(config, tmp_path: Path, monkeypatch) -> None:
+    """--jobs 2 with 2 threads: two trials run at once (two Python threads), one torch thread
+    each, so they never oversubscribe the cores; the setting is restored afterwards."""
+    import threading
+
+    import torch
+
+    seen: list[tuple[str, int]] = []
+    real = anyshot.experiment.build_method
+
+    def recording(cfg, seed):
+        seen.append((threading.current_thread().name, torch.get_num_threads()))
+        return real(cfg, seed)
+
+    monkeypatch.setattr(anyshot.experiment, "build_method", recording)
+    before = torch.get_num_threads()
+    result = run_sweep(config, SPACE, n_trials=2, jobs=2, threads=2,
+                       storage=f"sqlite:///{tmp_path / 'p.db'}")
+    assert result.n_trials == 2
+    assert [n for _, n in seen] == [1, 1]
+    assert len({name for name, _ in seen}) == 2  # two worker threads, side by side
+    assert torch.get_num_threads() == before
+    with pytest.raises(ConfigError, match="jobs must be a positive integer"):
+        run_sweep(config, SPACE, n_trials=1, jobs=0, storage=f"sqlite:///{tmp_path / 'p.db'}")
