@@ -31,7 +31,7 @@ from anyshot.errors import AnyShotError, CheckpointError, ConfigError
 from anyshot.evaluation.results import RunResult, format_mean_std, summarize
 from anyshot.io import atomic_write_bytes, atomic_write_text
 
-__all__ = ["EMBEDDINGS", "write_report", "report_command"]
+__all__ = ["EMBEDDINGS", "ClassMatch", "class_match", "write_report", "report_command"]
 
 EMBEDDINGS = ("pca", "tsne")
 
@@ -70,6 +70,7 @@ class _Figure:
     png: bytes | None = None
     caption: str = ""
     note: str = ""
+    table: str = ""  # HTML shown under the figure
 
 
 # ---------------------------------------------------------------------------------- reading
@@ -259,15 +260,83 @@ def _embedding_figure(Z: np.ndarray, y: np.ndarray, is_synth: np.ndarray, classe
     return fig
 
 
-def _embed_2d(X: np.ndarray, embedding: str, seed: int) -> tuple[np.ndarray, str, str, str]:
+@dataclass
+class ClassMatch:
+    """How well the synthetic features of each class match its real ones, in the space the
+    final classifier sees (arrays of length k, one entry per class).
+
+    Attributes:
+        offset: distance between the real and the synthetic class mean.
+        nearest: distance from the real class mean to the nearest other class's real mean.
+        ratio: ``offset / nearest``; below 1 the synthetic centre is nearer its own class than
+            the nearest other class is.
+        spread: RMS distance of synthetic points to their mean over that of the real points.
+        own_share: share of synthetic points whose nearest real class mean is their own class's.
+    """
+
+    offset: np.ndarray
+    nearest: np.ndarray
+    ratio: np.ndarray
+    spread: np.ndarray
+    own_share: np.ndarray
+
+
+def class_match(real: np.ndarray, y_real: np.ndarray, synth: np.ndarray, y_synth: np.ndarray,
+                classes: np.ndarray) -> ClassMatch:
+    """Per-class agreement of synthetic (n_s, d) and real (n_r, d) features, vectorised.
+
+    Every class of ``classes`` needs at least one real and one synthetic point.
+    """
+    classes = np.asarray(classes)
+    k = classes.size
+    ir, is_ = np.searchsorted(classes, y_real), np.searchsorted(classes, y_synth)
+    nr, ns = np.bincount(ir, minlength=k), np.bincount(is_, minlength=k)
+    mu_r = np.zeros((k, real.shape[1]))
+    mu_s = np.zeros((k, real.shape[1]))
+    np.add.at(mu_r, ir, real)
+    np.add.at(mu_s, is_, synth)
+    mu_r /= nr[:, None]
+    mu_s /= ns[:, None]
+    offset = np.linalg.norm(mu_s - mu_r, axis=1)
+    between = np.linalg.norm(mu_r[:, None, :] - mu_r[None, :, :], axis=2)
+    np.fill_diagonal(between, np.inf)
+    nearest = between.min(axis=1) if k > 1 else np.full(k, np.inf)
+    rms_r = np.sqrt(np.bincount(ir, ((real - mu_r[ir]) ** 2).sum(1), minlength=k) / nr)
+    rms_s = np.sqrt(np.bincount(is_, ((synth - mu_s[is_]) ** 2).sum(1), minlength=k) / ns)
+    to_means = ((synth[:, None, :] - mu_r[None, :, :]) ** 2).sum(2)
+    own = np.bincount(is_, (to_means.argmin(1) == is_).astype(np.float64), minlength=k) / ns
+    return ClassMatch(offset, nearest, offset / nearest,
+                      np.divide(rms_s, rms_r, out=np.full(k, np.inf), where=rms_r > 0), own)
+
+
+def _match_table(match: ClassMatch, names: list[str]) -> str:
+    rows = []
+    for i, name in enumerate(names):
+        good = match.ratio[i] < 1 and match.own_share[i] >= 0.5
+        rows.append(
+            f"<tr><td class='l'>{_e(name)}</td><td>{match.offset[i]:.3g}</td>"
+            f"<td>{match.nearest[i]:.3g}</td><td>{'<b>' if not good else ''}{match.ratio[i]:.2f}"
+            f"{'</b>' if not good else ''}</td><td>{match.spread[i]:.2f}</td>"
+            f"<td>{match.own_share[i] * 100:.0f}%</td></tr>")
+    return ("<table><tr><th class='l'>unseen class</th><th>real-synthetic mean distance</th>"
+            "<th>to nearest other class mean</th><th>ratio (good: &lt; 1)</th>"
+            "<th>synthetic / real spread</th><th>synthetic points nearest own class "
+            "(good: high)</th></tr>" + "".join(rows) + "</table>")
+
+
+def _embed_2d(X: np.ndarray, embedding: str, seed: int, fit_rows: np.ndarray | None = None
+              ) -> tuple[np.ndarray, str, str, str]:
     """(n, d) -> (n, 2) with PCA or t-SNE; returns the points, the method's display name, the
-    axis name and a note for the caption."""
+    axis name and a note for the caption. PCA is fitted on ``X[fit_rows]`` (default: all rows)
+    and applied to every row."""
     if embedding == "pca":
         from sklearn.decomposition import PCA
 
-        pca = PCA(n_components=2, random_state=seed).fit(X)
+        fit = X if fit_rows is None else X[fit_rows]
+        pca = PCA(n_components=2, random_state=seed).fit(fit)
         share = float(pca.explained_variance_ratio_.sum()) * 100
-        return pca.transform(X), "PCA", "PC", f"PCA explains {share:.0f}% of the variance"
+        on = "" if fit_rows is None else " of the real features, on which it is fitted"
+        return pca.transform(X), "PCA", "PC", f"PCA explains {share:.0f}% of the variance{on}"
     from sklearn.manifold import TSNE
 
     perplexity = float(min(30.0, max(2.0, (X.shape[0] - 1) / 3)))
@@ -330,7 +399,8 @@ def _model_sections(run: _Run, embedding: str, max_points: int, device: str
            else ".")
     )
 
-    # (d) real test features vs synthetic ones, in the feature space the generator imitates.
+    # (d) real test features vs synthetic ones, in the space the final classifier is trained in
+    # (after the method's feature map: identity for f-CLSWGAN, M's code for SRWGAN).
     if not callable(getattr(method, "synthesize", None)):
         emb.note = (f"Skipped: method {method.name!r} is not generative (it has no synthesize()), "
                     "so there are no synthetic features to compare.")
@@ -339,18 +409,41 @@ def _model_sections(run: _Run, embedding: str, max_points: int, device: str
     n_real = min(t.size, max_points // 2)
     real = np.sort(rng.choice(t, size=n_real, replace=False))
     per_class = max(1, (max_points - n_real) // k)
+    import torch
+
     sx, sy = method.synthesize(unseen, per_class, seed=seed)
-    X = np.concatenate([data.X[real], sx.detach().cpu().numpy()]).astype(np.float64)
-    y = np.concatenate([data.y[real], sy.detach().cpu().numpy()])
+    transform = getattr(method, "transform", lambda x: x)
+    with torch.no_grad():
+        real_all = transform(torch.as_tensor(data.X[t], dtype=torch.float32,
+                                             device=sx.device)).cpu().numpy().astype(np.float64)
+        syn = transform(sx.float()).cpu().numpy().astype(np.float64)
+    sy = sy.detach().cpu().numpy()
+    pick = np.searchsorted(t, real)
+    X = np.concatenate([real_all[pick], syn])
+    y = np.concatenate([data.y[real], sy])
     is_synth = np.arange(y.size) >= n_real
-    Z, how, axis, note = _embed_2d(X, embedding, seed)
+    Z, how, axis, note = _embed_2d(X, embedding, seed,
+                                   fit_rows=~is_synth if embedding == "pca" else None)
+    identity = syn.shape[1] == sx.shape[1] and np.allclose(syn, sx.cpu().numpy())
+    space = "the features" if identity else "the codes of the method's feature map"
     emb.png = _png(_embedding_figure(
         Z, y, is_synth, unseen, names,
-        f"{how} of real and synthetic features, unseen classes of {data.name}, seed {seed}", axis))
-    emb.caption = (f"{n_real} real test samples (dots) and {per_class} synthetic features per "
-                   f"class (crosses) from model {model_dir.relative_to(run.run_dir)}, embedded "
-                   f"together; {note}. Crosses that sit on the dots of their own colour mean the "
-                   "generator imitates that class well.")
+        f"{how} of real and synthetic {'features' if identity else 'codes'} as the final "
+        f"classifier sees them, unseen classes of {data.name}, seed {seed}", axis))
+    match = class_match(real_all, data.y[t], syn, sy, unseen)
+    good = int(np.sum((match.ratio < 1) & (match.own_share >= 0.5)))
+    emb.caption = (
+        f"{n_real} real test samples (dots) and {per_class} synthetic features per class (crosses)"
+        f" from model {model_dir.relative_to(run.run_dir)}, shown as {space} the final classifier "
+        f"is trained on; {note}. A good plot: each colour's crosses lie among the dots of the same"
+        " colour, nearer them than any other colour's dots. The final classifier only needs the "
+        "synthetic points on the right side of the class boundaries, so crosses may spread wider "
+        "than the dots or sit off their centre and still classify well; the table says it in "
+        f"numbers over all {t.size} test samples: {good} of {k} classes have their synthetic mean "
+        "nearer their own real mean than the nearest other class mean is (ratio < 1) with most "
+        f"synthetic points nearest their own class; median ratio {np.median(match.ratio):.2f}, "
+        f"{np.mean(match.own_share) * 100:.0f}% of synthetic points nearest their own class.")
+    emb.table = _match_table(match, names)
     return [conf, emb]
 
 
@@ -433,7 +526,7 @@ def _html(run: _Run, sections: list[_Figure]) -> str:
         parts.append(f"<figure><img src='data:image/png;base64,{data}' alt='{_e(sec.title)}'>"
                      f"<figcaption>{_e(sec.caption)} "
                      f"(<a href='{_e(sec.filename)}'>{_e(sec.filename)}</a>)</figcaption></figure>"
-                     "</section>")
+                     f"{sec.table}</section>")
     parts += ["<h2>Config</h2>", "<details><summary>config.yaml</summary>",
               f"<pre>{_e(run.config_text)}</pre></details>",
               f"<p><small>written by anyshot {_e(__version__)}</small></p>", "</body></html>"]

@@ -15,7 +15,7 @@ from PIL import Image
 from anyshot.config import load_config
 from anyshot.errors import AnyShotError, CheckpointError
 from anyshot.experiment import run_experiment
-from anyshot.report import report_command, write_report
+from anyshot.report import class_match, report_command, write_report
 
 TINY = {"method.params.epochs": 2, "evaluation.seeds": [0, 1], "evaluation.eval_every": 1,
         "device": "cpu", "method.params.hidden": 64, "method.params.critic_hidden": 64}
@@ -99,6 +99,25 @@ def test_report_of_a_generative_run(gan_run: Path) -> None:
         "accuracy.png", "confusion_unseen.png", "embedding.png", "training_curves.png"]
     _check_figures(index, page)
     assert "Skipped" not in page.text
+    # The embedding says what a good plot looks like and backs it with the per-class table.
+    assert "A good plot:" in page.text and "real features, on which it is fitted" in page.text
+    assert "ratio (good: < 1)" in page.text and "nearest own class" in page.text
+
+
+def test_class_match_on_hand_made_points() -> None:
+    import numpy as np
+
+    # two classes with real means (0, 0) and (4, 0); class 0's synthetic points sit around
+    # (1, 0) with twice the real spread, class 1's around (4, 3).
+    real = np.array([[-1.0, 0], [1, 0], [3, 0], [5, 0]])
+    y_real = np.array([0, 0, 1, 1])
+    synth = np.array([[-1.0, 0], [3, 0], [4, 2], [4, 4]])
+    y_synth = np.array([0, 0, 1, 1])
+    m = class_match(real, y_real, synth, y_synth, np.array([0, 1]))
+    assert np.allclose(m.offset, [1.0, 3.0]) and np.allclose(m.nearest, [4.0, 4.0])
+    assert np.allclose(m.ratio, [0.25, 0.75]) and np.allclose(m.spread, [2.0, 1.0])
+    # class 0: (-1, 0) is nearest mean 0, (3, 0) nearest mean 1; class 1: both nearest mean 1
+    assert np.allclose(m.own_share, [0.5, 1.0])
 
 
 def test_report_with_tsne_into_a_named_file(gan_run: Path, tmp_path: Path) -> None:
