@@ -25,11 +25,15 @@ rows, d features, m attributes and B the batch size::
     batch_size (B)        = clip(2 ** round(log2(n / 40)), 64, 512)
     epochs                = clip(ceil(800 / ceil(n / B)), 10, 30)         # ~800 generator steps
     syn_num               = clip(median rows per seen class, 50, 300)
-    pretrain, classifier  = batch_size B, epochs clip(ceil(800 / ceil(n / B)), 5, 30)
+    pretrain              = batch_size B, epochs clip(ceil(800 / ceil(n / B)), 5, 30)
+    lr, cls_weight        = 1e-3, 1.0 when the width is below 1,024 (f-CLSWGAN only)
 
 so a 10,000 x 10 table trains 64-wide networks for 20 epochs of 40 steps, and features of
-dimension 2,048 still get the paper's 4,096. Presets keep every value they set; the derived
-values of a fit are in ``clf.method_.config``.
+dimension 2,048 still get the paper's 4,096. The learning rate and classification weight of
+small networks are those the small-network presets (``clswgan/synthetic``, ``clswgan/tep``) were
+chosen with on validation; paper-sized networks keep the objective's learning rate and the
+paper's weight. Presets keep every value they set; the values of a fit are in
+``clf.method_.config``.
 
 Saved models. ``save(DIR)`` writes the method exactly as a run directory stores a tested model
 (``model.safetensors`` + ``model.json``, as in ``seed_<s>/<task>/``) plus the estimator's own
@@ -71,13 +75,14 @@ def _clip(value: float, low: int, high: int) -> int:
 
 
 def data_sized_params(n: int, d: int, m: int, rows_per_seen_class: float,
-                      fields: set[str]) -> dict[str, Any]:
+                      fields: set[str], method: str = "clswgan") -> dict[str, Any]:
     """Hyperparameters derived from the training table (see the module docstring).
 
     Args:
         n: training rows; d: feature dimension; m: attribute dimension.
         rows_per_seen_class: median training rows of a seen class.
         fields: the method config's field names (only those get a value).
+        method: the method's registry name (small-network learning rates are f-CLSWGAN's).
     """
     width = _clip(2 ** math.ceil(math.log2(4 * (d + m))), 64, 4096)
     batch = _clip(2 ** round(math.log2(max(n, 1) / 40)), 64, 512)
@@ -87,9 +92,10 @@ def data_sized_params(n: int, d: int, m: int, rows_per_seen_class: float,
         "epochs": _clip(math.ceil(STEP_BUDGET / steps), 10, 30),
         "syn_num": _clip(round(rows_per_seen_class), 50, 300),
     }
-    small = {"batch_size": batch, "epochs": _clip(math.ceil(STEP_BUDGET / steps), 5, 30)}
-    derived["pretrain"] = small
-    derived["classifier"] = small
+    derived["pretrain"] = {"batch_size": batch,
+                           "epochs": _clip(math.ceil(STEP_BUDGET / steps), 5, 30)}
+    if method == "clswgan" and width < 1024:
+        derived.update(lr=1e-3, cls_weight=1.0)
     return {k: v for k, v in derived.items() if k in fields}
 
 
@@ -215,7 +221,7 @@ class AnyShotClassifier(ClassifierMixin, BaseEstimator):
             params["epochs"] = int(self.epochs)
         if sizes is not None and is_generative:
             names = {f.name for f in fields(METHODS[key].config_class)}
-            for name, value in data_sized_params(*sizes, names).items():
+            for name, value in data_sized_params(*sizes, names, key).items():
                 if isinstance(value, dict):  # nested settings: fill only the unset keys
                     given = params.get(name) or {}
                     params[name] = {**value, **given} if isinstance(given, dict) else given

@@ -438,8 +438,9 @@ def _model_sections(run: _Run, embedding: str, max_points: int, device: str
         f"is trained on; {note}. A good plot: each colour's crosses lie among the dots of the same"
         " colour, nearer them than any other colour's dots. The final classifier only needs the "
         "synthetic points on the right side of the class boundaries, so crosses may spread wider "
-        "than the dots or sit off their centre and still classify well; the table says it in "
-        f"numbers over all {t.size} test samples: {good} of {k} classes have their synthetic mean "
+        "than the dots or sit off their centre and still classify well, and two dimensions can "
+        "put crosses beside another colour's dots that are far from them in the full space. The "
+        f"table below measures it in the full space, over all {t.size} test samples: {good} of {k} classes have their synthetic mean "
         "nearer their own real mean than the nearest other class mean is (ratio < 1) with most "
         f"synthetic points nearest their own class; median ratio {np.median(match.ratio):.2f}, "
         f"{np.mean(match.own_share) * 100:.0f}% of synthetic points nearest their own class.")

@@ -109,3 +109,40 @@ def test_predict_checks_feature_count(problem):
     est = AnyShotClassifier(method="dap").fit(d.X[tv], names[d.y[tv]], class_attributes=A)
     with pytest.raises(DataError, match="X has 3 features, but AnyShotClassifier is expecting 64 features"):
         est.predict(np.zeros((2, 3)))
+
+
+def test_default_hyperparameters_follow_the_documented_formula():
+    from dataclasses import fields
+
+    from anyshot.estimator import data_sized_params
+    from anyshot.methods.clswgan import CLSWGANConfig
+
+    names = {f.name for f in fields(CLSWGANConfig)}
+    small = data_sized_params(10_000, 10, 4, 2500.0, names)
+    assert small == {"hidden": 64, "critic_hidden": 64, "batch_size": 256, "epochs": 20,
+                     "syn_num": 300, "pretrain": {"batch_size": 256, "epochs": 20},
+                     "lr": 1e-3, "cls_weight": 1.0}
+    big = data_sized_params(8_000, 2048, 312, 40.0, names)
+    assert big["hidden"] == 4096 and big["batch_size"] == 256 and big["syn_num"] == 50
+    assert "lr" not in big and "cls_weight" not in big  # paper-sized: the paper's settings
+    tiny = data_sized_params(300, 5, 3, 20.0, names)
+    assert tiny["batch_size"] == 64 and tiny["epochs"] == 30 and tiny["hidden"] == 64
+
+
+def test_fit_sizes_unset_parameters_and_keeps_given_and_preset_ones(problem):
+    d, names, A = problem
+    tv = d.trainval
+    quick = {"epochs": 1, "pretrain": {"epochs": 1}, "classifier": {"epochs": 1}}
+    est = AnyShotClassifier(method_params={**quick, "hidden": 48}).fit(
+        d.X[tv], names[d.y[tv]], class_attributes=A)
+    cfg = est.method_.config
+    # n = 2400 rows, d = 64, m = 16: width 2^ceil(log2(320)) = 512, batch 2^round(log2(60)) = 64
+    assert cfg.hidden == 48 and cfg.critic_hidden == 512 and cfg.batch_size == 64
+    assert cfg.epochs == 1 and cfg.syn_num == 160 and cfg.pretrain.batch_size == 64
+    assert cfg.pretrain.epochs == 1 and cfg.lr == 1e-3
+    preset = AnyShotClassifier(preset="clswgan/synthetic", method_params=quick).fit(
+        d.X[tv], names[d.y[tv]], class_attributes=A)
+    assert preset.method_.config.hidden == 256 and preset.method_.config.batch_size == 128
+    with pytest.raises(Exception, match="method_params.epochs is -1"):
+        AnyShotClassifier(method_params={"epochs": -1}).fit(d.X[tv], names[d.y[tv]],
+                                                            class_attributes=A)
