@@ -5,7 +5,8 @@
 
 Runs the config once per group (data.params.group = A..E) with the config's protocol (honest by
 default), appends one JSON line per (group, seed) to --out and prints a Markdown table with the
-per-group and the 5-group mean ZSL accuracy and GZSL U/S/H.
+per-group and the 5-group mean ZSL accuracy and GZSL U/S/H (calibrated too, when the config
+calibrates), and beside them, as ``val_*``, the validation scores that chose epochs and gamma.
 """
 
 from __future__ import annotations
@@ -50,6 +51,10 @@ def main() -> None:
                 for r in results:
                     rec = {k: v for k, v in r.to_dict().items() if k not in ("history", "config")}
                     fh.write(json.dumps({"group": g, **rec}) + "\n")
+        # Validation scores (fold means, chosen on held-out seen faults) beside the test ones.
+        for r in results:
+            r.metrics = {**r.metrics, **{f"val_{k}": v for k, v in r.validation.items()
+                                         if not k.endswith("_gamma")}}
         s = summarize(results)
         per_group_means[g] = {k: [r.metrics[k] for r in results] for k in s}
         rows.append((g, s, results[0].protocol_label))

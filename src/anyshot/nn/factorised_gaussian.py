@@ -49,6 +49,8 @@ class FactorisedGaussian(nn.Module):
                                        requires_grad=trainable)
         self.log_var_parts = nn.Parameter(torch.zeros(2, attr_dim, feature_dim),
                                           requires_grad=trainable)
+        # log w_k: how much attribute k's parts count in the pool (0 = the closed form).
+        self.log_weight = nn.Parameter(torch.zeros(attr_dim), requires_grad=trainable)
         self.register_buffer("threshold", torch.full((attr_dim,), 0.5))
         self.register_buffer("informative", torch.ones(attr_dim))
 
@@ -90,12 +92,13 @@ class FactorisedGaussian(nn.Module):
     def forward(self, a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(n, m) attributes -> pooled mean (n, d) and variance (n, d)."""
         b = self.binarise(a)
-        w1 = b * self.informative
-        w0 = (1.0 - b) * self.informative
+        w = self.informative * torch.exp(self.log_weight)
+        w1 = b * w
+        w0 = (1.0 - b) * w
         prec = torch.exp(-self.log_var_parts)                     # (2, m, d)
         P = w0 @ prec[0] + w1 @ prec[1]
         num = w0 @ (self.mean_parts[0] * prec[0]) + w1 @ (self.mean_parts[1] * prec[1])
-        return num / P, self.informative.sum() / P
+        return num / P, w.sum() / P
 
     def sample(self, a: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
         """One draw x ~ N(mean(a), diag var(a)) per row of a (n, m): (n, d)."""
