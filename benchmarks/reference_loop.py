@@ -137,13 +137,11 @@ class LoopSRWGAN(SRWGAN):
                                                  for _ in range(-(-B // n_unseen))])[:B]]
         else:
             yu = self.unseen_classes_
-        batch = RefinementBatch(self.X_train_[idx], y, self.A_[y], yu, self.A_[yu])
-        self._step = srwgan_module._StepCache(real=batch.x)
-        return batch
+        return RefinementBatch(self.X_train_[idx], y, self.A_[y], yu, self.A_[yu])
 
-    def _generator_terms(self, fake, batch, epoch):
+    def _generator_terms(self, step):
         with _loop_helpers():
-            return super()._generator_terms(fake, batch, epoch)
+            return super()._generator_terms(step)
 
     @torch.no_grad()
     def synthesize(self, classes, n_per_class, *, seed=None):

@@ -104,10 +104,11 @@ def test_nan_loss_stops_with_loss_and_epoch_and_keeps_last_good_checkpoint(tmp_p
     from anyshot.methods.clswgan import CLSWGAN
     original = CLSWGAN._generator_terms
 
-    def poisoned(self, fake, batch, epoch):
-        terms = original(self, fake, batch, epoch)
-        if epoch == 3:
-            return type(terms)(terms.loss * float("nan"), {"cls_loss": float("nan")})
+    def poisoned(self, step):
+        terms = original(self, step)
+        if step.epoch == 3:
+            nan = terms.loss * float("nan")
+            return type(terms)(nan, {"cls_loss": nan.detach()})
         return terms
 
     monkeypatch.setattr(CLSWGAN, "_generator_terms", poisoned)

@@ -40,33 +40,44 @@ FAKE = torch.tensor([[0.0, 1.0], [2.0, -1.0]])
 A = torch.zeros(2, 1)
 
 
+def critic_loss(obj, critic, real, fake, g, a=A):
+    """The critic step's objective loss: critic_loss on the outputs plus the penalty, if any."""
+    terms = obj.critic_loss(critic(real, a), critic(fake, a))
+    penalty = obj.penalty(critic, real, fake, a, g)
+    return terms, penalty, terms.loss + (0.0 if penalty is None else penalty.loss)
+
+
 def test_wgan_gp_loss_and_zero_penalty_for_unit_gradient():
     g = torch.Generator().manual_seed(0)
     critic = LinearCritic([0.6, 0.8])  # ||w|| = 1
-    terms = make_objective("wgan-gp").critic_loss(critic, REAL, FAKE, A, g)
+    terms, penalty, loss = critic_loss(make_objective("wgan-gp"), critic, REAL, FAKE, g)
     d_real = (0.6 * 1 + 0.8 * 2 + 0.6 * 3 + 0.8 * 4) / 2  # 3.6
     d_fake = (0.8 * 1 + 0.6 * 2 - 0.8) / 2  # 0.6
-    assert terms.logs["penalty"] == pytest.approx(0.0, abs=1e-10)
-    assert terms.loss.item() == pytest.approx(d_fake - d_real)
-    assert terms.logs["wasserstein"] == pytest.approx(d_real - d_fake)
+    assert penalty.logs["penalty"].item() == pytest.approx(0.0, abs=1e-10)
+    assert loss.item() == pytest.approx(d_fake - d_real)
+    assert terms.logs["wasserstein"].item() == pytest.approx(d_real - d_fake)
 
 
 def test_gradient_penalty_is_one_for_gradient_norm_two():
     g = torch.Generator().manual_seed(0)
     critic = LinearCritic([1.2, 1.6])  # ||w|| = 2 -> (2 - 1)^2 = 1
     assert gradient_penalty(critic, REAL, FAKE, A, g).item() == pytest.approx(1.0)
-    terms = make_objective("wgan-gp", gp_weight=10).critic_loss(critic, REAL, FAKE, A, g)
+    terms, penalty, loss = critic_loss(make_objective("wgan-gp", gp_weight=10), critic, REAL,
+                                       FAKE, g)
     d_real, d_fake = (1.2 + 3.2 + 3.6 + 6.4) / 2, (1.6 + 2.4 - 1.6) / 2
-    assert terms.loss.item() == pytest.approx(d_fake - d_real + 10.0)
+    assert loss.item() == pytest.approx(d_fake - d_real + 10.0)
+    assert penalty.loss.item() == pytest.approx(10.0)
+    assert terms.loss.item() == pytest.approx(d_fake - d_real)
 
 
 def test_wgan_loss_and_weight_clipping():
     obj = make_objective("wgan")
     critic = LinearCritic([0.5, -0.25])
-    terms = obj.critic_loss(critic, REAL, FAKE, A, torch.Generator())
+    terms, penalty, loss = critic_loss(obj, critic, REAL, FAKE, torch.Generator())
     d_real = (0.5 - 0.5 + 1.5 - 1.0) / 2
     d_fake = (-0.25 + 1.0 + 0.25) / 2
-    assert terms.loss.item() == pytest.approx(d_fake - d_real)
+    assert penalty is None
+    assert loss.item() == pytest.approx(d_fake - d_real)
     assert obj.generator_loss(critic(FAKE, A)).loss.item() == pytest.approx(-d_fake)
     big = ScoreCritic(4, 2, 8)
     with torch.no_grad():
@@ -84,10 +95,11 @@ def test_ebgan_losses_hand_computed():
     obj = make_objective("ebgan", margin=1.0, pt_weight=0.5)
     codes = torch.tensor([[1.0, 0.0], [1.0, 0.0]])  # identical -> PT = 1
     critic = FixedEnergy([0.2, 0.4], [0.5, 2.0], codes)
-    terms = obj.critic_loss(critic, REAL, FAKE - 5, A, torch.Generator())
+    terms, penalty, loss = critic_loss(obj, critic, REAL, FAKE - 5, torch.Generator())
     # 0.3 + mean(max(0, 1 - 0.5), max(0, 1 - 2)) = 0.3 + 0.25
-    assert terms.loss.item() == pytest.approx(0.55)
-    assert terms.logs["energy_gap"] == pytest.approx(1.25 - 0.3)
+    assert penalty is None  # the margin lives in critic_loss, on the outputs
+    assert loss.item() == pytest.approx(0.55)
+    assert terms.logs["energy_gap"].item() == pytest.approx(1.25 - 0.3)
     g = obj.generator_loss(critic(FAKE - 5, A))
     assert g.loss.item() == pytest.approx(1.25 + 0.5 * 1.0)
 
@@ -125,7 +137,8 @@ def test_gradients_reach_critic_and_generator(name):
     critic = (AutoEncoderCritic if obj.critic_kind == "autoencoder" else ScoreCritic)(4, 2, 8)
     gen = nn.Linear(3, 4)
     z, a, real = torch.randn(6, 3), torch.randn(6, 2), torch.randn(6, 4)
-    obj.critic_loss(critic, real, gen(z).detach(), a, torch.Generator().manual_seed(1)).loss.backward()
+    g = torch.Generator().manual_seed(1)
+    critic_loss(obj, critic, real, gen(z).detach(), g, a)[2].backward()
     # every critic weight gets a gradient (a score critic's output bias cancels in E[D(f)] - E[D(r)])
     assert all(p.grad is not None for p in critic.parameters())
     assert all(p.grad.abs().sum() > 0 for n, p in critic.named_parameters() if n.endswith("weight"))

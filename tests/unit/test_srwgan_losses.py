@@ -11,6 +11,7 @@ import torch
 
 from anyshot.data.synthetic import make_synthetic
 from anyshot.errors import ConfigError
+from anyshot.methods.base import CriticStep, GeneratorStep
 from anyshot.methods.srwgan import SRWGAN, SRWGANConfig
 from anyshot.nn.mapping import NonRedundantMapping
 from anyshot.nn.refinement import GaussianHead, SemanticRefinementGenerator
@@ -279,9 +280,10 @@ def test_critic_terms_train_the_mapping_and_centres_not_the_generator():
     _zero(m)
     batch = m._batch()
     with torch.no_grad():
-        m._generate(batch.a, m.rng_, train=True)
+        fake = m._generate(batch.a, m.rng_, train=True)
     m.multiplier_.beta = 1.0
-    m._critic_terms(batch).loss.backward()
+    step = CriticStep(batch, fake, m._critic(batch.x, batch.a), m._critic(fake, batch.a))
+    m._critic_terms(step).loss.backward()
     assert all(_grads(m.critic_.encoder)) and all(_grads(m.centers_))
     assert not any(_grads(m.generator_)) and not any(_grads(m.bilinear_))
     # The centre loss alone reaches M's encoder and the centres, never M's score head.
@@ -296,8 +298,9 @@ def test_generator_terms_train_the_generator_and_bilinear_maps_not_the_mapping()
     m, _ = tiny_method()
     _zero(m)
     batch = m._batch()
-    fake = m._generate(batch.a, m.rng_, train=True)
-    terms = m._generator_terms(fake, batch, epoch=1)
+    fake, generation = m._generate_for_training(batch.a, m.rng_)
+    step = GeneratorStep(batch, fake, generation, m._critic_for_generator(fake, batch.a), epoch=1)
+    terms = m._generator_terms(step)
     assert {"cls_loss", "proto_sample", "proto_mean", "sbc1", "ubc1", "sbc2",
             "gram_alignment"} <= set(terms.logs)
     terms.loss.backward()

@@ -11,12 +11,18 @@ Generative methods (:class:`GenerativeMethod`) share one training loop, written 
 
     for each generator step (ceil(n_train / B) per epoch):
         repeat critic_iter times:                       # critic step
-            L_D = objective.critic_loss(D, x_real, G(a).detach(), a) + method critic terms
+            x_fake = G(a).detach(); real_out = D(x_real, a); fake_out = D(x_fake, a)
+            L_D = objective.critic_loss(real_out, fake_out)
+                  + objective.penalty(D, x_real, x_fake, a)     # WGAN-GP; none for the others
+                  + method critic terms (CriticStep)
             update D; objective.after_critic_step(D)    # e.g. weight clipping
-        L_G = objective.generator_loss(D(G(a), a)) + method generator terms
+        x_fake = G(a); fake_out = D(x_fake, a)
+        L_G = objective.generator_loss(fake_out) + method generator terms (GeneratorStep)
         update G
 
-A subclass supplies the networks and its extra loss terms; it never branches on the objective.
+The critic runs once per batch in each step; its outputs go, as a :class:`CriticStep` or
+:class:`GeneratorStep`, to the objective and to the method's own terms. A subclass supplies the
+networks and its extra loss terms; it never branches on the objective.
 Their classifiers synthesize ``syn_num`` features per class lacking real data in one batched
 call, join them to the real ones, and train :class:`SoftmaxClassifier` on the method's feature
 map (identity, or a learned encoder such as SRWGAN's M).
@@ -43,6 +49,7 @@ from anyshot.evaluation.classifier import ClassifierConfig, SoftmaxClassifier
 from anyshot.evaluation.gaussian_classifier import GaussianClassifier
 from anyshot.io import atomic_write_text, load_tensors, read_json, save_tensors
 from anyshot.nn.conditioning import start_from_prior
+from anyshot.nn.critic import CriticOutput
 from anyshot.objectives.attribute_consistency import AttributeConsistency
 from anyshot.objectives.base import AdversarialObjective, LossTerms, OptimizerSpec
 from anyshot.utils import make_generator, resolve_device
@@ -50,9 +57,11 @@ from anyshot.utils import make_generator, resolve_device
 __all__ = [
     "Batch",
     "Classifier",
+    "CriticStep",
     "EpochCallback",
     "GenerativeConfig",
     "GenerativeMethod",
+    "GeneratorStep",
     "Method",
     "METHODS",
     "StopTraining",
@@ -186,6 +195,28 @@ class Batch(NamedTuple):
     x: torch.Tensor
     y: torch.Tensor
     a: torch.Tensor
+
+
+class CriticStep(NamedTuple):
+    """What one critic step computed, for the method's critic terms: the batch, the detached
+    fakes (B, d) and the critic's outputs on the real and on the fake features."""
+
+    batch: Any
+    fake: torch.Tensor
+    real_out: CriticOutput
+    fake_out: CriticOutput
+
+
+class GeneratorStep(NamedTuple):
+    """What one generator step computed, for the method's generator terms: the batch, the fakes
+    (B, d), the generator's full output behind them (``None`` for a plain generator; SRWGAN's
+    head codes), the critic's output on the fakes and the epoch (from 1)."""
+
+    batch: Any
+    fake: torch.Tensor
+    generation: Any
+    fake_out: CriticOutput
+    epoch: int
 
 
 AMP_MODES = ("none", "bf16")
@@ -415,11 +446,18 @@ class GenerativeMethod(Method):
     def _generate(self, a: torch.Tensor, rng: torch.Generator, *, train: bool) -> torch.Tensor:
         """Synthetic features (n, d) for attributes a (n, m), drawing noise from ``rng``."""
 
-    def _critic(self, x: torch.Tensor, a: torch.Tensor):
-        """The critic as the objective sees it in the critic step."""
+    def _generate_for_training(self, a: torch.Tensor, rng: torch.Generator
+                               ) -> tuple[torch.Tensor, Any]:
+        """Fakes (n, d) for a training step and the generator's full output behind them
+        (``None`` here; SRWGAN returns its head codes), handed to the method's terms."""
+        return self._generate(a, rng, train=True), None
+
+    def _critic(self, x: torch.Tensor, a: torch.Tensor) -> CriticOutput:
+        """The critic as the critic step sees it (once on the real, once on the fake batch, and
+        inside the objective's penalty)."""
         return self.critic_(x, a)
 
-    def _critic_for_generator(self, x: torch.Tensor, a: torch.Tensor):
+    def _critic_for_generator(self, x: torch.Tensor, a: torch.Tensor) -> CriticOutput:
         """The critic as the generator's adversarial loss sees it (SRWGAN uses the mean code)."""
         return self.critic_(x, a)
 
@@ -427,16 +465,13 @@ class GenerativeMethod(Method):
                  train_classes: torch.Tensor) -> None:
         """One-off work before training (pretrained classifiers, prototypes, ...)."""
 
-    def _critic_terms(self, batch: Batch) -> LossTerms | None:
+    def _critic_terms(self, step: CriticStep) -> LossTerms | None:
         """Extra critic loss terms of the method (default: none)."""
         return None
 
-    def _generator_terms(self, fake: torch.Tensor, batch: Batch, epoch: int) -> LossTerms | None:
+    def _generator_terms(self, step: GeneratorStep) -> LossTerms | None:
         """Extra generator loss terms of the method (default: none)."""
         return None
-
-    def _after_critic_step(self, terms: dict[str, float]) -> None:
-        """Hook after each critic update (SRWGAN's dual ascent on beta)."""
 
     def _generator_parameters(self) -> list[nn.Parameter]:
         return list(self.generator_.parameters())
@@ -577,54 +612,17 @@ class GenerativeMethod(Method):
     def _train_epoch(self, epoch: int, steps: int) -> dict[str, float]:
         sums: dict[str, float] = {}
 
-        def add(terms: dict[str, float]) -> None:
+        def add(terms: dict[str, float | torch.Tensor]) -> None:
             for k, v in terms.items():
-                sums[k] = sums.get(k, 0.0) + v
+                sums[k] = sums.get(k, 0.0) + float(v)
 
         self.generator_.train()
         self.critic_.train()
         for _ in range(steps):
             for _ in range(self.config.critic_iter):
-                batch = self._batch()
-                with self._autocast():
-                    with torch.no_grad():
-                        fake = self._generate(batch.a, self.rng_, train=True)
-                    terms = self.objective.critic_loss(self._critic, batch.x, fake, batch.a,
-                                                       self.rng_)
-                    loss = terms.loss
-                    logs = dict(terms.logs)
-                    extra = self._critic_terms(batch)
-                    if extra is not None:
-                        loss = loss + extra.loss
-                        logs.update(extra.logs)
-                self.opt_d_.zero_grad(set_to_none=True)
-                loss.backward()
-                self.opt_d_.step()
-                self.objective.after_critic_step(self.critic_)
-                self._after_critic_step(logs)
-                add({k: v / self.config.critic_iter for k, v in logs.items()})
-            batch = self._batch()
-            # The critic is read, not trained, in the generator step: no gradients for it.
-            self.critic_.requires_grad_(False)
-            with self._autocast():
-                fake = self._generate(batch.a, self.rng_, train=True)
-                adv = self.objective.generator_loss(self._critic_for_generator(fake, batch.a))
-                loss = adv.loss
-                logs = {**adv.logs}
-                extra = self._generator_terms(fake, batch, epoch)
-                if extra is not None:
-                    loss = loss + extra.loss
-                    logs.update(extra.logs)
-                if self.consistency_ is not None:
-                    attr = self.consistency_(fake, batch.a)
-                    loss = loss + self.config.attribute_consistency * attr
-                    logs["attr_consistency"] = float(attr.detach())
-            logs["generator_loss"] = float(loss.detach())
-            self.opt_g_.zero_grad(set_to_none=True)
-            loss.backward()
-            self.opt_g_.step()
-            self.critic_.requires_grad_(True)
-            add(logs)
+                logs = self._critic_step()
+                add({k: float(v) / self.config.critic_iter for k, v in logs.items()})
+            add(self._generator_step(epoch))
         out = {k: v / steps for k, v in sums.items()}
         bad = [k for k, v in out.items() if not math.isfinite(v)]
         if bad:
@@ -633,6 +631,58 @@ class GenerativeMethod(Method):
                 "lower the learning rate, check the feature scaling, or use another objective."
             )
         return out
+
+    def _critic_step(self) -> dict[str, torch.Tensor]:
+        """One critic update on a fresh batch; returns its detached logs."""
+        batch = self._batch()
+        with self._autocast():
+            with torch.no_grad():
+                fake = self._generate(batch.a, self.rng_, train=True)
+            real_out = self._critic(batch.x, batch.a)
+            fake_out = self._critic(fake, batch.a)
+            adv = self.objective.critic_loss(real_out, fake_out)
+            loss = adv.loss
+            logs = dict(adv.logs)
+            penalty = self.objective.penalty(self._critic, batch.x, fake, batch.a, self.rng_)
+            if penalty is not None:
+                loss = loss + penalty.loss
+                logs.update(penalty.logs)
+            logs["critic_loss"] = loss.detach()
+            extra = self._critic_terms(CriticStep(batch, fake, real_out, fake_out))
+            if extra is not None:
+                loss = loss + extra.loss
+                logs.update(extra.logs)
+        self.opt_d_.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_d_.step()
+        self.objective.after_critic_step(self.critic_)
+        return logs
+
+    def _generator_step(self, epoch: int) -> dict[str, torch.Tensor]:
+        """One generator update on a fresh batch; returns its detached logs."""
+        batch = self._batch()
+        # The critic is read, not trained, in the generator step: no gradients for it.
+        self.critic_.requires_grad_(False)
+        with self._autocast():
+            fake, generation = self._generate_for_training(batch.a, self.rng_)
+            fake_out = self._critic_for_generator(fake, batch.a)
+            adv = self.objective.generator_loss(fake_out)
+            loss = adv.loss
+            logs = dict(adv.logs)
+            extra = self._generator_terms(GeneratorStep(batch, fake, generation, fake_out, epoch))
+            if extra is not None:
+                loss = loss + extra.loss
+                logs.update(extra.logs)
+            if self.consistency_ is not None:
+                attr = self.consistency_(fake, batch.a)
+                loss = loss + self.config.attribute_consistency * attr
+                logs["attr_consistency"] = attr.detach()
+        logs["generator_loss"] = loss.detach()
+        self.opt_g_.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_g_.step()
+        self.critic_.requires_grad_(True)
+        return logs
 
     def _modules(self) -> dict[str, nn.Module]:
         """The networks whose weights make up the method (extended by subclasses)."""

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from anyshot.evaluation.classifier import ClassifierConfig, SoftmaxClassifier
-from anyshot.methods.base import Batch, GenerativeConfig, GenerativeMethod, register_method
+from anyshot.methods.base import GenerativeConfig, GenerativeMethod, GeneratorStep, register_method
 from anyshot.nn.conditioning import semantic_input
 from anyshot.nn.critic import build_critic
 from anyshot.nn.generator import ConditionalGenerator
@@ -79,6 +79,6 @@ class CLSWGAN(GenerativeMethod):
         clf.fit(X, lookup[y], int(train_classes.numel()))
         self.pretrained_: nn.Module = clf.model_.requires_grad_(False)
 
-    def _generator_terms(self, fake: torch.Tensor, batch: Batch, epoch: int) -> LossTerms:
-        ce = F.cross_entropy(self.pretrained_(fake), self.local_label_[batch.y])
-        return LossTerms(self.config.cls_weight * ce, {"cls_loss": float(ce.detach())})
+    def _generator_terms(self, step: GeneratorStep) -> LossTerms:
+        ce = F.cross_entropy(self.pretrained_(step.fake), self.local_label_[step.batch.y])
+        return LossTerms(self.config.cls_weight * ce, {"cls_loss": ce.detach()})

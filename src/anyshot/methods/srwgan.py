@@ -42,11 +42,17 @@ import torch.nn.functional as F
 from torch import nn
 
 from anyshot.errors import ConfigError
-from anyshot.methods.base import GenerativeConfig, GenerativeMethod, register_method
+from anyshot.methods.base import (
+    CriticStep,
+    GenerativeConfig,
+    GenerativeMethod,
+    GeneratorStep,
+    register_method,
+)
 from anyshot.nn.conditioning import semantic_input
 from anyshot.nn.critic import CriticOutput, build_critic
 from anyshot.nn.init import init_weights
-from anyshot.nn.mapping import MappingOutput, NonRedundantMapping
+from anyshot.nn.mapping import NonRedundantMapping
 from anyshot.nn.refinement import RefinementOutput, SemanticRefinementGenerator
 from anyshot.objectives.base import LossTerms
 from anyshot.objectives.bias_elimination import (
@@ -127,20 +133,6 @@ class RefinementBatch(NamedTuple):
     a_unseen: torch.Tensor
 
 
-@dataclass
-class _StepCache:
-    """What one training step already computed, so the method's terms reuse it: the batch's
-    real features and fake features (object identity tells the critic's calls apart), G's
-    output, and M's codes and critic output on them."""
-
-    real: torch.Tensor | None = None
-    fake: torch.Tensor | None = None
-    generation: RefinementOutput | None = None
-    real_code: MappingOutput | None = None
-    real_out: CriticOutput | None = None
-    fake_code: MappingOutput | None = None
-
-
 def _cycled_classes(n_classes: int, size: int, rng: torch.Generator, device: torch.device
                     ) -> torch.Tensor:
     """``size`` slots cycling through fresh random permutations of 0..n_classes-1."""
@@ -193,7 +185,6 @@ class SRWGAN(GenerativeMethod):
                 self.bilinear_.append(BilinearCompatibility(feature_dim, cfg.nz // 2).to(dev))
             init_weights(self.bilinear_, rng)
         self.multiplier_ = DualAscentMultiplier(cfg.i_c, cfg.beta_step)
-        self._step = _StepCache()
 
     def _modules(self) -> dict[str, nn.Module]:
         mods = super()._modules()
@@ -254,31 +245,22 @@ class SRWGAN(GenerativeMethod):
             yu = self.unseen_classes_[_cycled_classes(n_unseen, B, rng, dev)]
         else:
             yu = self.unseen_classes_
-        batch = RefinementBatch(self.X_train_[idx], y, self.A_[y], yu, self.A_[yu])
-        self._step = _StepCache(real=batch.x)
-        return batch
+        return RefinementBatch(self.X_train_[idx], y, self.A_[y], yu, self.A_[yu])
 
     # ------------------------------------------------------------------ generator & critic
     def _generate(self, a: torch.Tensor, rng: torch.Generator, *, train: bool) -> torch.Tensor:
-        out = self.generator_(a, rng)
-        if train:  # the step's terms need the head codes behind these very features
-            self._step.generation, self._step.fake = out, out.x
-        return out.x
+        return self.generator_(a, rng).x
+
+    def _generate_for_training(self, a: torch.Tensor, rng: torch.Generator
+                               ) -> tuple[torch.Tensor, RefinementOutput]:
+        out = self.generator_(a, rng)  # the generator terms read the head codes behind out.x
+        return out.x, out
 
     def _critic(self, x: torch.Tensor, a: torch.Tensor) -> CriticOutput:
-        step = self._step
-        if not self.config.use_mapping:
-            out = self.critic_(x, a)
-            if x is step.real:
-                step.real_out = out
-            return out
-        code = self.critic_.encode(x, self.rng_)
-        out = self.critic_.judge(code, x, a)
-        if x is step.real:
-            step.real_code, step.real_out = code, out
-        elif x is step.fake:
-            step.fake_code = code
-        return out
+        """M reads a drawn code z (eps from the training stream); a plain critic without M."""
+        if self.config.use_mapping:
+            return self.critic_(x, a, self.rng_)
+        return self.critic_(x, a)
 
     def _critic_for_generator(self, x: torch.Tensor, a: torch.Tensor) -> CriticOutput:
         if self.config.use_mapping:
@@ -286,40 +268,29 @@ class SRWGAN(GenerativeMethod):
         return self.critic_(x, a)
 
     # ------------------------------------------------------------------ method terms
-    def _critic_terms(self, batch: RefinementBatch) -> LossTerms:
-        cfg, step = self.config, self._step
-        if step.real_out is None:  # the objective did not read the batch's real tensor itself
-            step.real = batch.x
-            self._critic(batch.x, batch.a)
+    def _critic_terms(self, step: CriticStep) -> LossTerms:
+        cfg, batch, real, fake = self.config, step.batch, step.real_out, step.fake_out
         loss = batch.x.new_zeros(())
-        logs: dict[str, float] = {}
-        if step.real_out.score is not None:
-            drift = step.real_out.score.mean().pow(2)
+        logs: dict[str, torch.Tensor] = {}
+        if real.score is not None:
+            drift = real.score.mean().pow(2)
             loss = loss + cfg.real_score_weight * drift
-            logs["real_score_sq"] = float(drift.detach())
+            logs["real_score_sq"] = drift.detach()
         if cfg.use_mapping:
-            if step.fake_code is None:
-                self._critic(step.fake, batch.a)
-            kl = gaussian_kl(torch.cat([step.real_code.mu, step.fake_code.mu]),
-                             torch.cat([step.real_code.sigma, step.fake_code.sigma])).mean()
+            kl = gaussian_kl(torch.cat([real.code, fake.code]),
+                             torch.cat([real.sigma, fake.sigma])).mean()
             loss = loss + self.multiplier_.penalty(kl)
-            logs.update(ib_kl=float(kl.detach()), ib_beta=self.multiplier_.beta)
+            logs.update(ib_kl=kl.detach(), ib_beta=torch.as_tensor(self.multiplier_.beta))
+            # Dual ascent on the KL of this step; the penalty above already holds the old beta.
+            self.multiplier_.update(kl.detach())
         if self.centers_ is not None:
-            tc = self.centers_(step.real_code.mu, self.seen_local_[batch.y], self.rng_)
+            tc = self.centers_(real.code, self.seen_local_[batch.y], self.rng_)
             loss = loss + cfg.center_weight * tc
-            logs["center_loss"] = float(tc.detach())
+            logs["center_loss"] = tc.detach()
         return LossTerms(loss, logs)
 
-    def _after_critic_step(self, terms: dict[str, float]) -> None:
-        if "ib_kl" in terms:
-            self.multiplier_.update(terms["ib_kl"])
-
-    def _generator_terms(self, fake: torch.Tensor, batch: RefinementBatch, epoch: int) -> LossTerms:
-        cfg = self.config
-        gen = self._step.generation
-        if gen is None or gen.x is not fake:
-            raise RuntimeError("SRWGAN's generator terms need the codes behind `fake`: generate "
-                               "it with _generate(..., train=True) after _batch().")
+    def _generator_terms(self, step: GeneratorStep) -> LossTerms:
+        cfg, batch, fake, gen = self.config, step.batch, step.fake, step.generation
         n_seen = int(self.train_classes_.numel())
         y = self.seen_local_[batch.y]
         present = torch.bincount(y, minlength=n_seen) > 0
@@ -327,12 +298,12 @@ class SRWGAN(GenerativeMethod):
         xbar = class_means(batch.x, y, n_seen)
         cls = F.cross_entropy(mask_absent(fake @ xbar.T, present), y)
         loss = cfg.cls_weight * cls
-        logs = {"cls_loss": float(cls.detach())}
+        logs = {"cls_loss": cls.detach()}
         bias, align = cfg.use_bias_elimination, cfg.use_alignment
         if not (bias or align):
             return LossTerms(loss, logs)
         n_unseen = int(self.unseen_classes_.numel())
-        entropy_on = bias and epoch > cfg.k
+        entropy_on = bias and step.epoch > cfg.k
         use_unseen = n_unseen > 0 and (align or entropy_on)
         zs = [class_means(z, y, n_seen) for z in gen.z]                    # Zbar_k^seen
         if use_unseen:
@@ -349,19 +320,18 @@ class SRWGAN(GenerativeMethod):
             loss = loss + cfg.param2 * p1 + cfg.param1 * p2
             sbc1 = F.cross_entropy(mask_absent(self.bilinear_[0](batch.x, zs[0]), present), y)
             structure = structure + cfg.a_w * sbc1
-            logs.update(proto_sample=float(p1.detach()), proto_mean=float(p2.detach()),
-                        sbc1=float(sbc1.detach()))
+            logs.update(proto_sample=p1.detach(), proto_mean=p2.detach(), sbc1=sbc1.detach())
             if use_unseen and entropy_on:
                 ubc1 = mean_entropy(mask_absent(self.bilinear_[0](unseen_gen.x, zu[0]), present_u))
                 structure = structure + cfg.b_w * ubc1
-                logs["ubc1"] = float(ubc1.detach())
+                logs["ubc1"] = ubc1.detach()
             if len(self.bilinear_) > 1:
                 sbc2 = mean_entropy(mask_absent(self.bilinear_[1](batch.x, zs[1]), present))
                 structure = structure + cfg.a_w * sbc2
-                logs["sbc2"] = float(sbc2.detach())
+                logs["sbc2"] = sbc2.detach()
         if align and use_unseen:
             cbc = sum(gram_alignment_loss(s, u) for s, u in zip(zs, zu))
             structure = structure + cfg.c_w * cbc
-            logs["gram_alignment"] = float(cbc.detach())
+            logs["gram_alignment"] = cbc.detach()
         loss = loss + cfg.structure_weight * structure
         return LossTerms(loss, logs)

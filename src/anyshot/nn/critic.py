@@ -28,12 +28,14 @@ class CriticOutput(NamedTuple):
 
     score: (n,) real score (higher = more real) of a score critic.
     energy: (n,) energy (lower = more real) of an auto-encoder critic.
-    code: (n, k) the code an encoder produced (EBGAN pull-away term, SRWGAN mapping).
+    code: (n, k) the code an encoder produced (EBGAN pull-away term, SRWGAN mapping's mean mu).
+    sigma: (n, k) the scale of a Gaussian code (SRWGAN's mapping, for its information bottleneck).
     """
 
     score: torch.Tensor | None = None
     energy: torch.Tensor | None = None
     code: torch.Tensor | None = None
+    sigma: torch.Tensor | None = None
 
 
 class ScoreCritic(nn.Module):

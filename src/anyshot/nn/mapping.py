@@ -66,9 +66,9 @@ class NonRedundantMapping(nn.Module):
         """The critic's output for features x (n, d) already encoded as ``code``; ``code=mu``."""
         h = torch.cat([code.mu if use_mean else code.z, a], dim=1)
         if self.kind == "score":
-            return CriticOutput(score=self.head(h).squeeze(1), code=code.mu)
+            return CriticOutput(score=self.head(h).squeeze(1), code=code.mu, sigma=code.sigma)
         energy = (self.head(h) - x).pow(2).mean(dim=1)
-        return CriticOutput(energy=energy, code=code.mu)
+        return CriticOutput(energy=energy, code=code.mu, sigma=code.sigma)
 
     def forward(self, x: torch.Tensor, a: torch.Tensor, rng: torch.Generator | None = None, *,
                 use_mean: bool = False) -> CriticOutput:

@@ -5,14 +5,19 @@ which one it was given. It supplies:
 
 * :attr:`critic_kind`: the critic architecture it needs (``"score"`` or ``"autoencoder"``,
   see :mod:`anyshot.nn.critic`);
-* :meth:`critic_loss`: the critic's loss on a real and a fake batch, including any penalty;
-* :meth:`generator_loss`: the adversarial part of the generator's loss;
+* :meth:`critic_loss`: the critic's loss from its outputs on a real and a fake batch;
+* :meth:`penalty`: a regulariser of the critic that needs the critic itself (WGAN-GP's gradient
+  penalty on interpolates); ``None`` for objectives without one;
+* :meth:`generator_loss`: the adversarial part of the generator's loss, from the critic's output
+  on the fakes;
 * :meth:`after_critic_step`: a constraint applied after each critic update (weight clipping);
 * :attr:`default_optimizer`: the optimizer its paper trains with.
 
-Losses come back as :class:`LossTerms`: the tensor to back-propagate plus named float
-diagnostics (critic loss, Wasserstein estimate, penalty, energy gap, ...) that the trainer records
-per epoch.
+As in PyTorch-StudioGAN, losses take the critic's outputs, not the critic: the training loop calls
+the critic once on the real and once on the fake batch and hands the same outputs to the
+objective and to the method's own terms. Losses come back as :class:`LossTerms`: the tensor to
+back-propagate plus named detached diagnostics (Wasserstein estimate, penalty, energy gap, ...)
+that the training loop records per epoch.
 """
 
 from __future__ import annotations
@@ -42,10 +47,11 @@ __all__ = [
 
 @dataclass(frozen=True)
 class LossTerms:
-    """A loss to back-propagate and the named diagnostics that go with it."""
+    """A loss to back-propagate and the named diagnostics that go with it (detached scalar
+    tensors, kept on the device so that logging never waits for it)."""
 
     loss: torch.Tensor
-    logs: dict[str, float] = field(default_factory=dict)
+    logs: dict[str, torch.Tensor] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -72,23 +78,19 @@ class AdversarialObjective(ABC):
     default_optimizer: ClassVar[OptimizerSpec] = OptimizerSpec()
 
     @abstractmethod
-    def critic_loss(
-        self,
-        critic: Critic,
-        real: torch.Tensor,
-        fake: torch.Tensor,
-        attributes: torch.Tensor,
-        generator: torch.Generator,
-    ) -> LossTerms:
-        """Loss of the critic on a real batch (n, d) and a detached fake batch (n, d).
-
-        ``attributes`` (n, m) condition both batches; ``generator`` drives any randomness
-        (interpolation weights), so results are reproducible.
-        """
+    def critic_loss(self, real_out: CriticOutput, fake_out: CriticOutput) -> LossTerms:
+        """Loss of the critic from its outputs on a real batch and on a detached fake batch."""
 
     @abstractmethod
     def generator_loss(self, fake_out: CriticOutput) -> LossTerms:
         """The adversarial part of the generator loss, from the critic's output on fakes."""
+
+    def penalty(self, critic: Critic, real: torch.Tensor, fake: torch.Tensor,
+                attributes: torch.Tensor, generator: torch.Generator) -> LossTerms | None:
+        """A weighted critic regulariser that evaluates ``critic`` itself on real (n, d) and
+        fake (n, d) features conditioned on ``attributes`` (n, m); ``generator`` drives any
+        randomness. ``None`` (the default) when the objective has none."""
+        return None
 
     def after_critic_step(self, critic: nn.Module) -> None:
         """A constraint applied after every critic optimizer step (default: none)."""

@@ -47,20 +47,18 @@ class EBGAN(AdversarialObjective):
     def params(self) -> dict[str, Any]:
         return {"margin": self.margin, "pt_weight": self.pt_weight}
 
-    def critic_loss(self, critic, real, fake, attributes, generator) -> LossTerms:
-        e_real = critic(real, attributes).energy.mean()
-        e_fake_each = critic(fake, attributes).energy
-        hinge = torch.relu(self.margin - e_fake_each).mean()
-        loss = e_real + hinge
-        e_fake = e_fake_each.mean().detach()
-        return LossTerms(loss, {
-            "critic_loss": float(loss.detach()), "energy_real": float(e_real.detach()),
-            "energy_fake": float(e_fake), "energy_gap": float(e_fake - e_real.detach()),
-            "penalty": float(hinge.detach()),
+    def critic_loss(self, real_out: CriticOutput, fake_out: CriticOutput) -> LossTerms:
+        e_real = real_out.energy.mean()
+        hinge = torch.relu(self.margin - fake_out.energy).mean()
+        e_real_d = e_real.detach()
+        e_fake = fake_out.energy.mean().detach()
+        return LossTerms(e_real + hinge, {
+            "energy_real": e_real_d, "energy_fake": e_fake, "energy_gap": e_fake - e_real_d,
+            "penalty": hinge.detach(),
         })
 
     def generator_loss(self, fake_out: CriticOutput) -> LossTerms:
         energy = fake_out.energy.mean()
         pt = pull_away_term(fake_out.code)
         loss = energy + self.pt_weight * pt
-        return LossTerms(loss, {"generator_adv": float(energy.detach()), "pull_away": float(pt.detach())})
+        return LossTerms(loss, {"generator_adv": energy.detach(), "pull_away": pt.detach()})

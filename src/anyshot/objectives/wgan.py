@@ -17,6 +17,21 @@ from torch import nn
 from anyshot.nn.critic import CriticOutput
 from anyshot.objectives.base import AdversarialObjective, LossTerms, OptimizerSpec, register_objective
 
+__all__ = ["WGAN", "wasserstein_critic_loss", "wasserstein_generator_loss"]
+
+
+def wasserstein_critic_loss(real_out: CriticOutput, fake_out: CriticOutput) -> LossTerms:
+    """E[D(x_fake, a)] - E[D(x_real, a)] from the critic's scores (n,) on both batches."""
+    d_real = real_out.score.mean()
+    d_fake = fake_out.score.mean()
+    return LossTerms(d_fake - d_real, {"wasserstein": (d_real - d_fake).detach()})
+
+
+def wasserstein_generator_loss(fake_out: CriticOutput) -> LossTerms:
+    """-E[D(x_fake, a)] from the critic's scores (n,) on the fakes."""
+    loss = -fake_out.score.mean()
+    return LossTerms(loss, {"generator_adv": loss.detach()})
+
 
 @register_objective
 class WGAN(AdversarialObjective):
@@ -32,16 +47,11 @@ class WGAN(AdversarialObjective):
     def params(self) -> dict[str, Any]:
         return {"clip_value": self.clip_value}
 
-    def critic_loss(self, critic, real, fake, attributes, generator) -> LossTerms:
-        d_real = critic(real, attributes).score.mean()
-        d_fake = critic(fake, attributes).score.mean()
-        loss = d_fake - d_real
-        return LossTerms(loss, {"critic_loss": float(loss.detach()),
-                                "wasserstein": float((d_real - d_fake).detach()), "penalty": 0.0})
+    def critic_loss(self, real_out: CriticOutput, fake_out: CriticOutput) -> LossTerms:
+        return wasserstein_critic_loss(real_out, fake_out)
 
     def generator_loss(self, fake_out: CriticOutput) -> LossTerms:
-        loss = -fake_out.score.mean()
-        return LossTerms(loss, {"generator_adv": float(loss.detach())})
+        return wasserstein_generator_loss(fake_out)
 
     @torch.no_grad()
     def after_critic_step(self, critic: nn.Module) -> None:

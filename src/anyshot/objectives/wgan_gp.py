@@ -21,6 +21,7 @@ from anyshot.objectives.base import (
     OptimizerSpec,
     register_objective,
 )
+from anyshot.objectives.wgan import wasserstein_critic_loss, wasserstein_generator_loss
 
 
 def gradient_penalty(
@@ -52,17 +53,13 @@ class WGANGP(AdversarialObjective):
     def params(self) -> dict[str, Any]:
         return {"gp_weight": self.gp_weight}
 
-    def critic_loss(self, critic, real, fake, attributes, generator) -> LossTerms:
-        d_real = critic(real, attributes).score.mean()
-        d_fake = critic(fake, attributes).score.mean()
-        gp = gradient_penalty(critic, real, fake, attributes, generator)
-        loss = d_fake - d_real + self.gp_weight * gp
-        wasserstein = (d_real - d_fake).detach()
-        return LossTerms(
-            loss,
-            {"critic_loss": float(loss.detach()), "wasserstein": float(wasserstein), "penalty": float(gp.detach())},
-        )
+    def critic_loss(self, real_out: CriticOutput, fake_out: CriticOutput) -> LossTerms:
+        return wasserstein_critic_loss(real_out, fake_out)
 
     def generator_loss(self, fake_out: CriticOutput) -> LossTerms:
-        loss = -fake_out.score.mean()
-        return LossTerms(loss, {"generator_adv": float(loss.detach())})
+        return wasserstein_generator_loss(fake_out)
+
+    def penalty(self, critic, real, fake, attributes, generator) -> LossTerms:
+        """lambda * E[(||grad D(x_hat, a)||_2 - 1)^2]; logged unweighted as ``penalty``."""
+        gp = gradient_penalty(critic, real, fake, attributes, generator)
+        return LossTerms(self.gp_weight * gp, {"penalty": gp.detach()})
