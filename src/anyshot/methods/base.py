@@ -219,6 +219,37 @@ class GeneratorStep(NamedTuple):
     epoch: int
 
 
+class LogSums:
+    """Running sums of the detached scalar logs of training steps, kept on the device.
+
+    Every step of an epoch logs the same names; :meth:`means` reads all sums to the host at once
+    (the epoch's only synchronisation) and divides by the number of steps.
+    """
+
+    def __init__(self) -> None:
+        self.names: tuple[str, ...] = ()
+        self.total: torch.Tensor | None = None
+        self.count = 0
+
+    def add(self, logs: dict[str, torch.Tensor]) -> None:
+        if not logs:
+            return
+        values = torch.stack([v.detach().float() for v in logs.values()])
+        if self.total is None:
+            self.names, self.total = tuple(logs), values
+        elif tuple(logs) != self.names:
+            raise RuntimeError(f"a training step logged {sorted(logs)} after {sorted(self.names)}; "
+                               "every step of an epoch must log the same names.")
+        else:
+            self.total = self.total + values
+        self.count += 1
+
+    def means(self) -> dict[str, float]:
+        if self.total is None:
+            return {}
+        return dict(zip(self.names, (self.total.double() / self.count).tolist()))
+
+
 AMP_MODES = ("none", "bf16")
 FINAL_CLASSIFIERS = ("softmax", "gaussian", "gaussian-shared")
 
@@ -610,20 +641,17 @@ class GenerativeMethod(Method):
         self._load_extra_state(state.get("extra", {}))
 
     def _train_epoch(self, epoch: int, steps: int) -> dict[str, float]:
-        sums: dict[str, float] = {}
-
-        def add(terms: dict[str, float | torch.Tensor]) -> None:
-            for k, v in terms.items():
-                sums[k] = sums.get(k, 0.0) + float(v)
-
+        """``steps`` generator steps of ``critic_iter`` critic steps each; returns the mean of
+        every log over the epoch. The logs stay on the device until one read at the end, which
+        is also where a NaN/inf loss is caught: the steps themselves never wait for the host."""
+        critic_logs, generator_logs = LogSums(), LogSums()
         self.generator_.train()
         self.critic_.train()
         for _ in range(steps):
             for _ in range(self.config.critic_iter):
-                logs = self._critic_step()
-                add({k: float(v) / self.config.critic_iter for k, v in logs.items()})
-            add(self._generator_step(epoch))
-        out = {k: v / steps for k, v in sums.items()}
+                critic_logs.add(self._critic_step())
+            generator_logs.add(self._generator_step(epoch))
+        out = {**critic_logs.means(), **generator_logs.means()}
         bad = [k for k, v in out.items() if not math.isfinite(v)]
         if bad:
             raise TrainingDivergedError(

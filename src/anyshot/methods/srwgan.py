@@ -67,6 +67,7 @@ from anyshot.objectives.semantic_alignment import (
     gram_alignment_loss,
     mask_absent,
     mean_entropy,
+    present_classes,
 )
 from anyshot.objectives.triplet_center import TripletCenterLoss
 from anyshot.utils import make_generator
@@ -184,7 +185,7 @@ class SRWGAN(GenerativeMethod):
             for _ in range(min(n_heads, 2)):
                 self.bilinear_.append(BilinearCompatibility(feature_dim, cfg.nz // 2).to(dev))
             init_weights(self.bilinear_, rng)
-        self.multiplier_ = DualAscentMultiplier(cfg.i_c, cfg.beta_step)
+        self.multiplier_ = DualAscentMultiplier(cfg.i_c, cfg.beta_step, device=dev)
 
     def _modules(self) -> dict[str, nn.Module]:
         mods = super()._modules()
@@ -280,7 +281,7 @@ class SRWGAN(GenerativeMethod):
             kl = gaussian_kl(torch.cat([real.code, fake.code]),
                              torch.cat([real.sigma, fake.sigma])).mean()
             loss = loss + self.multiplier_.penalty(kl)
-            logs.update(ib_kl=kl.detach(), ib_beta=torch.as_tensor(self.multiplier_.beta))
+            logs.update(ib_kl=kl.detach(), ib_beta=self.multiplier_.beta)
             # Dual ascent on the KL of this step; the penalty above already holds the old beta.
             self.multiplier_.update(kl.detach())
         if self.centers_ is not None:
@@ -293,7 +294,7 @@ class SRWGAN(GenerativeMethod):
         cfg, batch, fake, gen = self.config, step.batch, step.fake, step.generation
         n_seen = int(self.train_classes_.numel())
         y = self.seen_local_[batch.y]
-        present = torch.bincount(y, minlength=n_seen) > 0
+        present = present_classes(y, n_seen)
         # Classification regularizer: real class means of the batch act as prototypes.
         xbar = class_means(batch.x, y, n_seen)
         cls = F.cross_entropy(mask_absent(fake @ xbar.T, present), y)
@@ -309,7 +310,7 @@ class SRWGAN(GenerativeMethod):
         if use_unseen:
             unseen_gen = self.generator_(batch.a_unseen, self.rng_)
             yu = self.unseen_local_[batch.y_unseen]
-            present_u = torch.bincount(yu, minlength=n_unseen) > 0
+            present_u = present_classes(yu, n_unseen)
             zu = [class_means(z, yu, n_unseen) for z in unseen_gen.z]     # Zbar_k^unseen
         structure = fake.new_zeros(())
         if bias:

@@ -23,6 +23,7 @@ __all__ = [
     "gram_alignment_loss",
     "mask_absent",
     "mean_entropy",
+    "present_classes",
 ]
 
 
@@ -33,7 +34,8 @@ def class_means(codes: torch.Tensor, labels: torch.Tensor, n_classes: int) -> to
     """
     sums = torch.zeros(n_classes, codes.shape[1], device=codes.device, dtype=codes.dtype)
     sums = sums.index_add(0, labels, codes)
-    counts = torch.bincount(labels, minlength=n_classes).to(codes.dtype)
+    counts = torch.zeros(n_classes, device=codes.device, dtype=codes.dtype)
+    counts = counts.index_add(0, labels, torch.ones_like(labels, dtype=codes.dtype))
     return sums / counts.clamp(min=1.0)[:, None]
 
 
@@ -45,6 +47,13 @@ def gram(Z: torch.Tensor) -> torch.Tensor:
 def gram_alignment_loss(Z_seen: torch.Tensor, Z_unseen: torch.Tensor) -> torch.Tensor:
     """MSE(Z_s^T Z_s, Z_u^T Z_u) for class-mean codes Z_s (C_s, k) and Z_u (C_u, k)."""
     return F.mse_loss(gram(Z_seen), gram(Z_unseen))
+
+
+def present_classes(labels: torch.Tensor, n_classes: int) -> torch.Tensor:
+    """(n_classes,) bool: which of 0..n_classes-1 occur in labels (n,). Unlike ``bincount`` it
+    needs no look at the labels' maximum, so it never waits for the device."""
+    present = torch.zeros(n_classes, dtype=torch.bool, device=labels.device)
+    return present.index_fill(0, labels, True)
 
 
 def mask_absent(logits: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
