@@ -57,3 +57,34 @@ def test_invalid_yaml(tmp_path):
 def test_overrides_apply_dotted_keys():
     cfg = load_config("clswgan/synthetic", {"method.params.epochs": 3, "evaluation.seeds": [4]})
     assert cfg.method.params["epochs"] == 3 and cfg.evaluation.seeds == [4]
+
+
+@pytest.mark.parametrize("preset", ["clswgan/synthetic", "srwgan/synthetic", "clswgan/cub",
+                                    "srwgan/flo"])
+def test_switching_objective_brings_its_own_optimizer(preset):
+    """Presets tune the optimizer of their objective only; --objective wgan gets RMSProp(5e-5)
+    (the paper's), not a WGAN-GP learning rate; a flat lr still applies to any objective."""
+    from anyshot.experiment import build_method
+    from anyshot.methods.base import optimizer_spec
+
+    tuned = build_method(load_config(preset), seed=0)
+    spec = optimizer_spec(tuned.config, tuned.objective)
+    assert spec.name == "adam" and spec.lr == tuned.config.optimizer["wgan-gp"].lr
+    for name, default in (("wgan", ("rmsprop", 5e-5)), ("ebgan", ("adam", 1e-4))):
+        switched = build_method(load_config(preset, {"objective": {"name": name}}), seed=0)
+        assert (optimizer_spec(switched.config, switched.objective).name,
+                optimizer_spec(switched.config, switched.objective).lr) == default
+    flat = build_method(load_config(preset, {"objective": {"name": "wgan"},
+                                             "method.params.lr": 2e-4}), seed=0)
+    assert optimizer_spec(flat.config, flat.objective).lr == 2e-4
+
+
+@pytest.mark.parametrize("optimizer, message", [
+    ({"wgan-gpp": {"lr": 1e-3}}, "'wgan-gpp', which is not an objective; valid objectives: ebgan"),
+    ({"wgan": {"learning_rate": 1e-3}}, "'learning_rate' in optimizer.wgan; valid keys"),
+    ({"wgan": {"lr": 0}}, "optimizer.wgan.lr is 0; a learning rate must be > 0"),
+    ([1e-3], "optimizer must map objective names to settings"),
+])
+def test_per_objective_optimizer_errors_name_the_key(optimizer, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config("clswgan/synthetic", {"method.params.optimizer": optimizer})

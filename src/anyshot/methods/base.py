@@ -291,8 +291,13 @@ class GenerativeConfig(SynthesisConfig):
         epochs: training epochs (an epoch is ceil(n_train / batch_size) generator steps).
         batch_size: samples per batch B.
         critic_iter: critic steps per generator step.
-        lr / beta1 / beta2: optimizer of generator and critic; ``None`` takes the adversarial
-            objective's own default (e.g. Adam(1e-4, 0.5, 0.9) for WGAN-GP, RMSProp for WGAN).
+        optimizer: optimizer settings of generator and critic per adversarial objective,
+            ``{objective name: {lr, beta1, beta2}}``; the objective in use takes its own entry,
+            and what it leaves out comes from the objective's paper (Adam(1e-4, 0.5, 0.9) for
+            WGAN-GP, RMSProp(5e-5) for WGAN). Presets tune here, so switching the objective
+            brings that objective's optimizer instead of settings tuned for another.
+        lr / beta1 / beta2: settings for whichever objective is in use, over both of the above
+            (``None``: not set).
         out: generator output activation (relu | sigmoid | none).
         amp: ``"bf16"`` runs the forward passes of training and synthesis under bfloat16
             autocast (CPU and CUDA; weights, optimizer state and the final classifier stay
@@ -309,6 +314,7 @@ class GenerativeConfig(SynthesisConfig):
     epochs: int = 30
     batch_size: int = 64
     critic_iter: int = 5
+    optimizer: dict[str, OptimizerSettings] = field(default_factory=dict)
     lr: float | None = None
     beta1: float | None = None
     beta2: float | None = None
@@ -334,13 +340,54 @@ class GenerativeConfig(SynthesisConfig):
         if self.attribute_consistency < 0:
             raise ConfigError("attribute_consistency (a loss weight) must be >= 0, got "
                               f"{self.attribute_consistency}.")
+        self.optimizer = optimizer_settings(self.optimizer)
+
+
+@dataclass
+class OptimizerSettings:
+    """Optimizer settings for one adversarial objective; ``None`` takes the objective's own."""
+
+    lr: float | None = None
+    beta1: float | None = None
+    beta2: float | None = None
+
+
+def optimizer_settings(given: Any) -> dict[str, OptimizerSettings]:
+    """``{objective name: settings}`` from a config mapping, checked: names must be objectives,
+    settings only ``lr``, ``beta1``, ``beta2``."""
+    from anyshot.objectives import OBJECTIVES
+    from anyshot.utils import check_param_values
+
+    if not isinstance(given, dict):
+        raise ConfigError("optimizer must map objective names to settings, e.g. "
+                          f"{{wgan-gp: {{lr: 0.0001}}}}; got {given!r}.")
+    out = {}
+    for name, settings in given.items():
+        if name not in OBJECTIVES:
+            raise ConfigError(f"optimizer has settings for {name!r}, which is not an objective; "
+                              f"valid objectives: {', '.join(sorted(OBJECTIVES))}.")
+        if isinstance(settings, dict):
+            settings = config_from_dict(OptimizerSettings, settings, f"optimizer.{name}")
+        if not isinstance(settings, OptimizerSettings):
+            raise ConfigError(f"optimizer.{name} must be a mapping with lr, beta1 and/or beta2; "
+                              f"got {settings!r}.")
+        check_param_values(settings, f"optimizer.{name}")
+        out[name] = settings
+    return out
 
 
 def optimizer_spec(config: GenerativeConfig, objective: AdversarialObjective) -> OptimizerSpec:
+    """The optimizer for ``objective``: the config's flat lr/beta1/beta2 where set, else its
+    entry for this objective, else the objective's own default."""
     base = objective.default_optimizer
-    b1 = base.betas[0] if config.beta1 is None else config.beta1
-    b2 = base.betas[1] if config.beta2 is None else config.beta2
-    return OptimizerSpec(base.name, base.lr if config.lr is None else config.lr, (b1, b2))
+    scoped = config.optimizer.get(objective.name, OptimizerSettings())
+
+    def pick(flat: float | None, own: float | None, default: float) -> float:
+        return flat if flat is not None else own if own is not None else default
+
+    return OptimizerSpec(base.name, pick(config.lr, scoped.lr, base.lr),
+                         (pick(config.beta1, scoped.beta1, base.betas[0]),
+                          pick(config.beta2, scoped.beta2, base.betas[1])))
 
 
 class _SyntheticClassifier(Classifier):
