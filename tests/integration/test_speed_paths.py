@@ -4,7 +4,9 @@
   float32 training with the same seed;
 * ``evaluation.patience`` (early stopping on validation): the validation curve is exactly the
   start of the full one, and its best value is within 5 points of the full curve's best;
-* a larger final-classifier batch (``classifier.batch_size`` x4, lr x2): within 5 points.
+* a larger final-classifier batch (``classifier.batch_size`` x4, lr x2): within 5 points;
+* a full-batch final classifier (``classifier.batch_size: null``, 100 epochs, lr 0.03): within 5
+  points.
 """
 
 from __future__ import annotations
@@ -56,12 +58,14 @@ def test_synthesis_under_bf16_returns_float32(fp32_and_bf16):
     assert X.dtype == torch.float32
 
 
-def test_larger_classifier_batch_stays_within_tolerance(fp32_and_bf16):
+@pytest.mark.parametrize("change", [lambda c: {"batch_size": 4 * c.batch_size, "lr": 2 * c.lr},
+                                    lambda c: {"batch_size": None, "epochs": 100, "lr": 0.03}],
+                         ids=["batch-x4", "full-batch"])
+def test_larger_classifier_batch_stays_within_tolerance(fp32_and_bf16, change):
     method, data, base = fp32_and_bf16["none"]
     clf = method.config.classifier
     method.config = dataclasses.replace(
-        method.config, classifier=dataclasses.replace(clf, batch_size=4 * clf.batch_size,
-                                                      lr=2 * clf.lr))
+        method.config, classifier=dataclasses.replace(clf, **change(clf)))
     try:
         big = evaluate(method, data, ["zsl", "gzsl"])
     finally:

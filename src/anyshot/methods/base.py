@@ -37,7 +37,7 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import MISSING, asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
-from typing import Any, Callable, ClassVar, NamedTuple
+from typing import Any, Callable, ClassVar, Iterator, NamedTuple
 
 import numpy as np
 import torch
@@ -251,6 +251,7 @@ class LogSums:
 
 
 AMP_MODES = ("none", "bf16")
+PRECISIONS = ("fp32", "tf32", "bf16")
 FINAL_CLASSIFIERS = ("softmax", "gaussian", "gaussian-shared")
 
 
@@ -299,9 +300,13 @@ class GenerativeConfig(SynthesisConfig):
         lr / beta1 / beta2: settings for whichever objective is in use, over both of the above
             (``None``: not set).
         out: generator output activation (relu | sigmoid | none).
-        amp: ``"bf16"`` runs the forward passes of training and synthesis under bfloat16
-            autocast (CPU and CUDA; weights, optimizer state and the final classifier stay
-            float32); ``"none"`` (default) computes in float32.
+        precision: arithmetic of training and synthesis: ``fp32``; ``tf32`` (float32 matrix
+            products on TensorFloat-32 tensor cores; CUDA only, plain fp32 elsewhere); ``bf16``
+            (forward passes under bfloat16 autocast; weights, optimizer state and the final
+            classifier stay float32). ``None`` (default): tf32 on CUDA, fp32 on CPU, or bf16
+            when ``amp`` says so.
+        amp: the older switch for bf16: ``"bf16"`` is ``precision: bf16``; ``"none"`` leaves
+            the choice to ``precision``.
         conditioning: ``attributes`` (G reads a) or ``compositional`` (G reads a code summed from
             learned per-attribute-value parts, width ``code_dim``); see
             :mod:`anyshot.nn.conditioning`.
@@ -319,6 +324,7 @@ class GenerativeConfig(SynthesisConfig):
     beta1: float | None = None
     beta2: float | None = None
     out: str = "relu"
+    precision: str | None = None
     amp: str = "none"
     conditioning: str = "attributes"
     code_dim: int = 64
@@ -330,6 +336,12 @@ class GenerativeConfig(SynthesisConfig):
         super().__post_init__()
         if self.amp not in AMP_MODES:
             raise ConfigError(f"amp {self.amp!r} is unknown; choose one of {', '.join(AMP_MODES)}.")
+        if self.precision is not None and self.precision not in PRECISIONS:
+            raise ConfigError(f"precision {self.precision!r} is unknown; choose one of "
+                              f"{', '.join(PRECISIONS)}.")
+        if self.amp == "bf16" and self.precision not in (None, "bf16"):
+            raise ConfigError(f"amp: bf16 and precision: {self.precision} disagree; set only "
+                              "precision.")
         from anyshot.nn.conditioning import CONDITIONINGS, PRIORS
 
         if self.conditioning not in CONDITIONINGS:
@@ -563,10 +575,32 @@ class GenerativeMethod(Method):
         return X
 
     # ------------------------------------------------------------------ training
-    def _autocast(self) -> torch.autocast:
-        """bfloat16 autocast of forward passes when ``config.amp == "bf16"``, else a no-op."""
-        return torch.autocast(self.device.type, dtype=torch.bfloat16,
-                              enabled=self.config.amp == "bf16")
+    @property
+    def precision_(self) -> str:
+        """The arithmetic in use: ``config.precision``, else bf16 if ``config.amp`` asks for it,
+        else tf32 on CUDA and fp32 elsewhere."""
+        cfg = self.config
+        if cfg.precision is not None:
+            return cfg.precision
+        if cfg.amp == "bf16":
+            return "bf16"
+        return "tf32" if self.device.type == "cuda" else "fp32"
+
+    @contextlib.contextmanager
+    def _autocast(self) -> Iterator[None]:
+        """The configured precision for the block: bfloat16 autocast of forward passes for
+        bf16, TF32 matrix products for tf32 on CUDA (the global setting is restored after)."""
+        mode = self.precision_
+        tf32 = mode == "tf32" and self.device.type == "cuda"
+        saved = torch.get_float32_matmul_precision()
+        if tf32:
+            torch.set_float32_matmul_precision("high")
+        try:
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=mode == "bf16"):
+                yield
+        finally:
+            if tf32:
+                torch.set_float32_matmul_precision(saved)
 
     def _sample(self, n: int) -> torch.Tensor:
         return torch.randint(self.n_train_, (n,), generator=self.rng_, device=self.device)
