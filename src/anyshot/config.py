@@ -245,6 +245,7 @@ def load_config(source: str | Path | dict[str, Any], overrides: dict[str, Any] |
             raw = yaml.safe_load(path.read_text()) or {}
         except yaml.YAMLError as exc:
             raise ConfigError(f"config file {str(path)!r} is not valid YAML: {exc}") from exc
+    _drop_params_of_replaced_objective(raw, overrides or {})
     for dotted, value in (overrides or {}).items():
         node = raw
         parts = dotted.split(".")
@@ -254,6 +255,22 @@ def load_config(source: str | Path | dict[str, Any], overrides: dict[str, Any] |
             node = node[part]
         node[parts[-1]] = value
     return _build(ExperimentConfig, raw, "config").validate()
+
+
+def _drop_params_of_replaced_objective(raw: dict[str, Any], overrides: dict[str, Any]) -> None:
+    """An ``objective.name`` override naming another objective drops the file's objective
+    params: they were written for the file's objective (``gp_weight`` means nothing to WGAN), so
+    the new one starts from its own defaults, plus any ``objective.params.*`` overrides."""
+    new = overrides.get("objective.name")
+    old = raw.get("objective")
+    if new is None or not isinstance(old, dict) or not isinstance(old.get("name"), str):
+        return
+
+    def norm(name: str) -> str:
+        return str(name).lower().replace("_", "-")
+
+    if norm(new) != norm(old["name"]):
+        old.pop("params", None)
 
 
 def signature_keys(fn: Callable[..., Any]) -> list[str]:

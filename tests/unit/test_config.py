@@ -71,10 +71,10 @@ def test_switching_objective_brings_its_own_optimizer(preset):
     spec = optimizer_spec(tuned.config, tuned.objective)
     assert spec.name == "adam" and spec.lr == tuned.config.optimizer["wgan-gp"].lr
     for name, default in (("wgan", ("rmsprop", 5e-5)), ("ebgan", ("adam", 1e-4))):
-        switched = build_method(load_config(preset, {"objective": {"name": name}}), seed=0)
+        switched = build_method(load_config(preset, {"objective.name": name}), seed=0)
         assert (optimizer_spec(switched.config, switched.objective).name,
                 optimizer_spec(switched.config, switched.objective).lr) == default
-    flat = build_method(load_config(preset, {"objective": {"name": "wgan"},
+    flat = build_method(load_config(preset, {"objective.name": "wgan",
                                              "method.params.lr": 2e-4}), seed=0)
     assert optimizer_spec(flat.config, flat.objective).lr == 2e-4
 
@@ -88,3 +88,14 @@ def test_switching_objective_brings_its_own_optimizer(preset):
 def test_per_objective_optimizer_errors_name_the_key(optimizer, message):
     with pytest.raises(ConfigError, match=message):
         load_config("clswgan/synthetic", {"method.params.optimizer": optimizer})
+
+
+def test_switching_objective_drops_the_other_objectives_params():
+    """cub's preset gives WGAN-GP gp_weight; --objective wgan must not hand it to WGAN."""
+    cfg = load_config("clswgan/cub", {"objective.name": "wgan"})
+    assert cfg.objective.name == "wgan" and cfg.objective.params == {}
+    kept = load_config("clswgan/cub", {"objective.name": "WGAN_GP"})
+    assert kept.objective.params == {"gp_weight": 10.0}
+    custom = load_config("clswgan/cub", {"objective.name": "wgan",
+                                         "objective.params.clip_value": 0.05})
+    assert custom.objective.params == {"clip_value": 0.05}
