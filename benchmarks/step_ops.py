@@ -11,6 +11,7 @@ Only the public ``fit`` is used, so the same script measures any revision of the
 
     PYTHONPATH=src python benchmarks/step_ops.py            # this tree
     PYTHONPATH=/path/to/other/src python benchmarks/step_ops.py
+    PYTHONPATH=src python benchmarks/step_ops.py --device cuda   # the same counts on a GPU
 """
 
 from __future__ import annotations
@@ -52,19 +53,20 @@ class OpCounter(TorchDispatchMode):
         return func(*args, **(kwargs or {}))
 
 
-def count_fit(method: str, objective: str, epochs: int, data) -> Counter[str]:
+def count_fit(method: str, objective: str, epochs: int, data, device: str) -> Counter[str]:
     tv = data.trainval
     m = make_method(method, {**CONFIGS[method], "epochs": epochs},
-                    objective=make_objective(objective), seed=0)
+                    objective=make_objective(objective), device=device, seed=0)
     with OpCounter() as counter:
         m.fit(data.X[tv], data.y[tv], data.attributes, np.unique(data.y[tv]))
     return counter.ops
 
 
-def per_step(method: str, objective: str, data) -> dict[str, float]:
+def per_step(method: str, objective: str, data, device: str) -> dict[str, float]:
     """Ops and syncs per generator step (with its critic steps) over two extra epochs."""
     steps = math.ceil(len(data.trainval) / CONFIGS[method]["batch_size"])
-    one, three = count_fit(method, objective, 1, data), count_fit(method, objective, 3, data)
+    one = count_fit(method, objective, 1, data, device)
+    three = count_fit(method, objective, 3, data, device)
     extra = 2 * steps
     ops = (sum(three.values()) - sum(one.values())) / extra
     syncs = (three[SYNC_OP] - one[SYNC_OP]) / extra
@@ -73,6 +75,7 @@ def per_step(method: str, objective: str, data) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cpu", help="cpu | cuda")
     parser.add_argument("--json", help="also write the table to this JSON file")
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -82,7 +85,7 @@ def main() -> None:
     print(f"{'method':10s} {'objective':9s} {'ops/step':>9s} {'syncs/step':>11s}")
     for method in CONFIGS:
         for objective in OBJECTIVES:
-            r = per_step(method, objective, data)
+            r = per_step(method, objective, data, args.device)
             rows[f"{method}/{objective}"] = r
             print(f"{method:10s} {objective:9s} {r['ops_per_step']:9.1f} {r['syncs_per_step']:11.2f}")
     if args.json:
