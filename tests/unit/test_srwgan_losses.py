@@ -11,7 +11,7 @@ import torch
 
 from anyshot.data.synthetic import make_synthetic
 from anyshot.errors import ConfigError
-from anyshot.methods.base import CriticStep, GeneratorStep
+from anyshot.training.step import CriticStep, GeneratorStep
 from anyshot.methods.srwgan import SRWGAN, SRWGANConfig
 from anyshot.nn.mapping import NonRedundantMapping
 from anyshot.nn.refinement import GaussianHead, SemanticRefinementGenerator

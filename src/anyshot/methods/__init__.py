@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from anyshot.errors import ConfigError
-from anyshot.methods.base import METHODS, GenerativeMethod, Method, config_from_dict
+from anyshot.methods.base import METHODS, Method, config_from_dict
+from anyshot.methods.generative import GenerativeMethod
 from anyshot.methods import (  # noqa: F401  (registration)
     attribute_regression,
     clswgan,
