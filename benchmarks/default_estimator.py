@@ -57,7 +57,8 @@ def run(legacy: bool, task: str = "gzsl", seed: int = 0) -> dict:
                "gzsl_h": round(harmonic_mean(u, s) * 100, 1)}
     cfg = clf.method_.config
     return {"defaults": "legacy" if legacy else "sized to the data", "rows": int(tv.size),
-            "seconds": round(seconds, 1), **acc, "hidden": cfg.hidden, "batch_size": cfg.batch_size, "epochs": cfg.epochs,
+            "seconds": round(seconds, 1), **acc, "hidden": cfg.hidden,
+            "batch_size": cfg.batch_size, "epochs": cfg.epochs,
             "syn_num": cfg.syn_num, "machine": f"{platform.processor() or platform.machine()}"}
 
 

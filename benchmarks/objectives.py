@@ -20,7 +20,6 @@ from pathlib import Path
 import numpy as np
 
 from anyshot.config import load_config
-from anyshot.evaluation.protocols import check_tasks
 from anyshot.evaluation.results import format_mean_std
 from anyshot.experiment import _fit, build_method, prepare_data, run_experiment
 
@@ -34,7 +33,8 @@ def epoch_seconds(cfg, epochs: int = 3) -> float:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--configs", default="clswgan/synthetic")
     ap.add_argument("--objectives", default=",".join(OBJECTIVES))
     ap.add_argument("--seeds", default="0,1,2")
@@ -64,16 +64,19 @@ def main() -> None:
                         per_seed.setdefault(k, [[] for _ in seeds])[seeds.index(r.seed)].append(v)
                     if args.out:
                         with args.out.open("a") as fh:
-                            rec = {k: v for k, v in r.to_dict().items() if k not in ("history", "config")}
+                            rec = {k: v for k, v in r.to_dict().items()
+                                   if k not in ("history", "config")}
                             fh.write(json.dumps({"config": config, "group": g, **rec}) + "\n")
             spe = epoch_seconds(load_config(config, {"objective.name": obj, "objective.params": {},
                                                      "device": "cpu"}))
             cells = []
             for key in ("zsl", "gzsl_u", "gzsl_s", "gzsl_h"):
                 vals = np.array([np.mean(v) for v in per_seed.get(key, [])])
-                cells.append(format_mean_std(vals.mean(), vals.std(ddof=1) if vals.size > 1 else 0.0)
+                cells.append(format_mean_std(vals.mean(),
+                                             vals.std(ddof=1) if vals.size > 1 else 0.0)
                              if vals.size else "")
-            print(f"| {config} | {obj} | {label} | " + " | ".join(cells) + f" | {spe:.3f} |", flush=True)
+            print(f"| {config} | {obj} | {label} | " + " | ".join(cells) + f" | {spe:.3f} |",
+                  flush=True)
     print(f"total {time.perf_counter() - t_start:.0f} s")
 
 

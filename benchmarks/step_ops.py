@@ -87,7 +87,8 @@ def main() -> None:
         for objective in OBJECTIVES:
             r = per_step(method, objective, data, args.device)
             rows[f"{method}/{objective}"] = r
-            print(f"{method:10s} {objective:9s} {r['ops_per_step']:9.1f} {r['syncs_per_step']:11.2f}")
+            print(f"{method:10s} {objective:9s} {r['ops_per_step']:9.1f} "
+                  f"{r['syncs_per_step']:11.2f}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=2)

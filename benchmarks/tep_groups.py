@@ -20,18 +20,20 @@ from pathlib import Path
 import numpy as np
 
 from anyshot.config import load_config
-from anyshot.experiment import run_experiment
 from anyshot.evaluation.results import format_mean_std, summarize
+from anyshot.experiment import run_experiment
 
 GROUPS = ("A", "B", "C", "D", "E")
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", required=True)
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--groups", default=",".join(GROUPS))
-    ap.add_argument("--set", action="append", default=[], help="KEY=VALUE config override (YAML value)")
+    ap.add_argument("--set", action="append", default=[],
+                    help="KEY=VALUE config override (YAML value)")
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
     import yaml
@@ -42,7 +44,8 @@ def main() -> None:
     per_group_means = {}
     t0 = time.perf_counter()
     for g in args.groups.split(","):
-        cfg = load_config(args.config, {**overrides, "data.params.group": g, "evaluation.seeds": seeds,
+        cfg = load_config(args.config, {**overrides, "data.params.group": g,
+                                         "evaluation.seeds": seeds,
                                          "device": overrides.get("device", "cpu")})
         results = run_experiment(cfg)
         if args.out:
@@ -60,11 +63,13 @@ def main() -> None:
         rows.append((g, s, results[0].protocol_label))
     metrics = list(rows[0][1])
     print(f"config={args.config} seeds={seeds} overrides={overrides} "
-          f"machine={platform.machine()} {platform.processor() or ''} time={time.perf_counter() - t0:.0f}s")
+          f"machine={platform.machine()} {platform.processor() or ''} "
+          f"time={time.perf_counter() - t0:.0f}s")
     print("| group | protocol | " + " | ".join(metrics) + " |")
     print("|---|---|" + "---|" * len(metrics))
     for g, s, proto in rows:
-        print(f"| {g} | {proto} | " + " | ".join(format_mean_std(*s[m][:2]) for m in metrics) + " |")
+        print(f"| {g} | {proto} | "
+              + " | ".join(format_mean_std(*s[m][:2]) for m in metrics) + " |")
     # 5-group mean: per seed, average over groups; then mean +- std over seeds.
     agg = []
     for m in metrics:

@@ -6,4 +6,5 @@ from anyshot.data import AnyShotData, make_synthetic  # noqa: E402
 from anyshot.errors import AnyShotError, ConfigError, DataError  # noqa: E402
 from anyshot.estimator import AnyShotClassifier  # noqa: E402
 
-__all__ = ["AnyShotClassifier", "AnyShotData", "AnyShotError", "ConfigError", "DataError", "make_synthetic", "__version__"]
+__all__ = ["AnyShotClassifier", "AnyShotData", "AnyShotError", "ConfigError", "DataError",
+           "make_synthetic", "__version__"]

@@ -85,7 +85,9 @@ class Checkpointer:
         return f"checkpoint {str(path)!r} is truncated or corrupt ({why}).{hint}"
 
 
-def optimizer_tensors(prefix: str, opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:
+def optimizer_tensors(
+    prefix: str, opt: torch.optim.Optimizer
+) -> tuple[dict[str, torch.Tensor], dict]:
     """Split an optimizer state_dict into tensors (for safetensors) and JSON-able groups."""
     sd = opt.state_dict()
     tensors = {}

@@ -49,7 +49,8 @@ class _Group(_HelpRows, TyperGroup):
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, cls=_Group,
                   context_settings={"show_default": True},
-                  help="Generative any-shot learning: ZSL, GZSL, FSL and GFSL with honest evaluation.")
+                  help=("Generative any-shot learning: ZSL, GZSL, FSL and GFSL with honest "
+                        "evaluation."))
 
 
 def command(name: str | None = None):  # type: ignore[no-untyped-def]
@@ -117,7 +118,8 @@ def _threads(value: int | None) -> None:
 def _seed_list(text: str, option: str = "--seeds") -> list[int]:
     parts = [p.strip() for p in text.split(",")]
     if not parts or not all(re.fullmatch(r"\d+", p) for p in parts):
-        raise ConfigError(f"{option} takes comma-separated integers >= 0, e.g. 0,1,2; got {text!r}.")
+        raise ConfigError(f"{option} takes comma-separated integers >= 0, e.g. 0,1,2; "
+                          f"got {text!r}.")
     if len(set(parts)) != len(parts):
         raise ConfigError(f"{option} lists a seed twice ({text!r}); give each seed once.")
     return [int(p) for p in parts]
@@ -174,7 +176,8 @@ def _check_config_source(config: str, option: str = "--config") -> None:
     if _looks_like_manifest(raw):
         raise ConfigError(
             f"{option} {config!r} is a data manifest, not an experiment config; train on it with "
-            f"--config clswgan/synthetic --set data='{{name: manifest, params: {{path: {config}}}}}'"
+            f"--config clswgan/synthetic "
+            f"--set data='{{name: manifest, params: {{path: {config}}}}}'"
             f", or check it with `anyshot validate {config}`.")
     if not isinstance(raw, dict):
         raise ConfigError(f"{option} {config!r} must be a YAML mapping with sections data, method, "
@@ -256,7 +259,10 @@ def demo(
     seeds: Annotated[int, typer.Option(help="number of seeds (mean +- std over them)")] = 1,
     device: Annotated[str, typer.Option(help="cpu | cuda | auto")] = "auto",
     out: Annotated[Optional[Path], typer.Option(help="write a run directory here")] = None,
-    threads: Annotated[Optional[int], typer.Option(help=_THREADS_HELP, show_default="automatic")] = None,
+    threads: Annotated[
+        Optional[int],
+        typer.Option(help=_THREADS_HELP, show_default="automatic"),
+    ] = None,
 ) -> None:
     """Train f-CLSWGAN and the attribute-regression floor on the embedded synthetic benchmark."""
     from anyshot.config import load_config
@@ -279,21 +285,76 @@ def demo(
 
 @command()
 def train(
-    config: Annotated[Optional[str], typer.Option("--config", "-c", help="YAML file or preset name (see `anyshot presets`)")] = None,
-    resume: Annotated[Optional[Path], typer.Option(help="continue the interrupted run in this directory")] = None,
-    seeds: Annotated[Optional[str], typer.Option(help="comma-separated seeds, e.g. 0,1,2", show_default=_FROM_CONFIG)] = None,
-    device: Annotated[Optional[str], typer.Option(help="cpu | cuda | auto", show_default=_FROM_CONFIG)] = None,
-    objective: Annotated[Optional[str], typer.Option(help="adversarial objective: wgan | wgan-gp | ebgan", show_default=_FROM_CONFIG)] = None,
-    protocol: Annotated[Optional[str], typer.Option(help="honest | fixed | test-selection (peeks at test)", show_default=_FROM_CONFIG)] = None,
-    out: Annotated[Optional[Path], typer.Option(help="run directory for results and models", show_default="none: nothing saved")] = None,
-    amp: Annotated[Optional[str], typer.Option(help="none | bf16: bfloat16 autocast of training and synthesis (method.params.amp)", show_default=_FROM_CONFIG)] = None,
-    patience: Annotated[Optional[int], typer.Option(help="early stopping: end the validation run after N evaluations without a new best (evaluation.patience)", show_default=_FROM_CONFIG)] = None,
-    threads: Annotated[Optional[int], typer.Option(help=_THREADS_HELP + " (config key threads)", show_default="automatic")] = None,
-    set_: Annotated[Optional[list[str]], typer.Option("--set", help="override a config key: KEY=VALUE (YAML value)", show_default="none")] = None,
+    config: Annotated[
+        Optional[str],
+        typer.Option("--config", "-c", help="YAML file or preset name (see `anyshot presets`)"),
+    ] = None,
+    resume: Annotated[
+        Optional[Path],
+        typer.Option(help="continue the interrupted run in this directory"),
+    ] = None,
+    seeds: Annotated[
+        Optional[str],
+        typer.Option(help="comma-separated seeds, e.g. 0,1,2", show_default=_FROM_CONFIG),
+    ] = None,
+    device: Annotated[
+        Optional[str],
+        typer.Option(help="cpu | cuda | auto", show_default=_FROM_CONFIG),
+    ] = None,
+    objective: Annotated[
+        Optional[str],
+        typer.Option(
+            help="adversarial objective: wgan | wgan-gp | ebgan",
+            show_default=_FROM_CONFIG,
+        ),
+    ] = None,
+    protocol: Annotated[
+        Optional[str],
+        typer.Option(
+            help="honest | fixed | test-selection (peeks at test)",
+            show_default=_FROM_CONFIG,
+        ),
+    ] = None,
+    out: Annotated[
+        Optional[Path],
+        typer.Option(
+            help="run directory for results and models",
+            show_default="none: nothing saved",
+        ),
+    ] = None,
+    amp: Annotated[
+        Optional[str],
+        typer.Option(
+            help="none | bf16: bfloat16 autocast of training and synthesis (method.params.amp)",
+            show_default=_FROM_CONFIG,
+        ),
+    ] = None,
+    patience: Annotated[
+        Optional[int],
+        typer.Option(
+            help=(
+                "early stopping: end the validation run after N evaluations without a new best "
+                "(evaluation.patience)"
+            ),
+            show_default=_FROM_CONFIG,
+        ),
+    ] = None,
+    threads: Annotated[
+        Optional[int],
+        typer.Option(help=_THREADS_HELP + " (config key threads)", show_default="automatic"),
+    ] = None,
+    set_: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--set",
+            help="override a config key: KEY=VALUE (YAML value)",
+            show_default="none",
+        ),
+    ] = None,
 ) -> None:
     """Train and test one config (every seed), print the table, write a run directory."""
-    from anyshot.methods.base import AMP_MODES
     from anyshot.evaluation.protocols import PROTOCOLS
+    from anyshot.methods.base import AMP_MODES
     from anyshot.objectives import OBJECTIVES
 
     run_dir = resume if resume is not None else out
@@ -344,12 +405,31 @@ ABLATIONS = {
 
 @command()
 def ablate(
-    config: Annotated[str, typer.Option("--config", "-c", help="an SRWGAN config or preset, e.g. srwgan/synthetic")],
+    config: Annotated[
+        str,
+        typer.Option("--config", "-c", help="an SRWGAN config or preset, e.g. srwgan/synthetic"),
+    ],
     seeds: Annotated[str, typer.Option(help="comma-separated seeds")] = "0,1,2",
-    variants: Annotated[str, typer.Option(help="comma-separated subset of: " + ", ".join(ABLATIONS))] = ",".join(ABLATIONS),
-    device: Annotated[Optional[str], typer.Option(help="cpu | cuda | auto", show_default=_FROM_CONFIG)] = None,
-    threads: Annotated[Optional[int], typer.Option(help=_THREADS_HELP, show_default="automatic")] = None,
-    set_: Annotated[Optional[list[str]], typer.Option("--set", help="override a config key: KEY=VALUE (YAML value)", show_default="none")] = None,
+    variants: Annotated[
+        str,
+        typer.Option(help="comma-separated subset of: " + ", ".join(ABLATIONS)),
+    ] = ",".join(ABLATIONS),
+    device: Annotated[
+        Optional[str],
+        typer.Option(help="cpu | cuda | auto", show_default=_FROM_CONFIG),
+    ] = None,
+    threads: Annotated[
+        Optional[int],
+        typer.Option(help=_THREADS_HELP, show_default="automatic"),
+    ] = None,
+    set_: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--set",
+            help="override a config key: KEY=VALUE (YAML value)",
+            show_default="none",
+        ),
+    ] = None,
 ) -> None:
     """Run the standard SRWGAN ablation set (one switch off at a time) over seeds."""
     from anyshot.experiment import prepare_data, run_experiment
@@ -370,7 +450,8 @@ def ablate(
         base = _load(config, overrides)
         if base.method.name != "srwgan":
             raise ConfigError(f"--config {config!r} trains {base.method.name!r}; ablate switches "
-                              "SRWGAN's parts off, so give an SRWGAN config, e.g. srwgan/synthetic.")
+                              "SRWGAN's parts off, so give an SRWGAN config, "
+                              "e.g. srwgan/synthetic.")
         cfgs = [_load(config, {**overrides, **{f"method.params.{k}": v
                                                for k, v in ABLATIONS[name].items()}})
                 for name in names]
@@ -391,7 +472,10 @@ def ablate(
 def evaluate(
     run_dir: Annotated[Path, typer.Argument(help="a directory written by `anyshot train --out`")],
     device: Annotated[str, typer.Option(help="cpu | cuda | auto")] = "cpu",
-    threads: Annotated[Optional[int], typer.Option(help=_THREADS_HELP, show_default="automatic")] = None,
+    threads: Annotated[
+        Optional[int],
+        typer.Option(help=_THREADS_HELP, show_default="automatic"),
+    ] = None,
 ) -> None:
     """Re-evaluate the models saved in a run directory on the test sets."""
     with _errors():
@@ -499,20 +583,64 @@ def _numeric_rows(option: str, path: Path, table, hint: str = "") -> Any:
 def predict(
     input: Annotated[Path, typer.Option("--input", help="samples to classify (CSV/Parquet/NPY)")],
     out: Annotated[Path, typer.Option(help="where to write the predictions (CSV)")],
-    model: Annotated[Optional[Path], typer.Option(help="predict with a trained model, no training: a folder from AnyShotClassifier.save or a run's seed_<s>/zsl|gzsl", show_default="none: train on --features")] = None,
-    features: Annotated[Optional[Path], typer.Option(help="training features CSV/Parquet with a label column (without --model)")] = None,
-    classes: Annotated[Optional[Path], typer.Option(help="class-attribute table CSV/Parquet with a class column (without --model)")] = None,
-    preset: Annotated[Optional[str], typer.Option(help="start from a shipped config, e.g. clswgan/synthetic", show_default="none: defaults sized to the data")] = None,
-    method: Annotated[Optional[str], typer.Option(help="clswgan | srwgan | attribute-regression | dap", show_default="the preset's, else clswgan")] = None,
-    objective: Annotated[Optional[str], typer.Option(help="wgan | wgan-gp | ebgan", show_default="the preset's, else wgan-gp")] = None,
-    epochs: Annotated[Optional[int], typer.Option(help="training epochs", show_default="the preset's, else sized to the data")] = None,
+    model: Annotated[
+        Optional[Path],
+        typer.Option(
+            help=(
+                "predict with a trained model, no training: a folder from AnyShotClassifier.save "
+                "or a run's seed_<s>/zsl|gzsl"
+            ),
+            show_default="none: train on --features",
+        ),
+    ] = None,
+    features: Annotated[
+        Optional[Path],
+        typer.Option(help="training features CSV/Parquet with a label column (without --model)"),
+    ] = None,
+    classes: Annotated[
+        Optional[Path],
+        typer.Option(
+            help="class-attribute table CSV/Parquet with a class column (without --model)",
+        ),
+    ] = None,
+    preset: Annotated[
+        Optional[str],
+        typer.Option(
+            help="start from a shipped config, e.g. clswgan/synthetic",
+            show_default="none: defaults sized to the data",
+        ),
+    ] = None,
+    method: Annotated[
+        Optional[str],
+        typer.Option(
+            help="clswgan | srwgan | attribute-regression | dap",
+            show_default="the preset's, else clswgan",
+        ),
+    ] = None,
+    objective: Annotated[
+        Optional[str],
+        typer.Option(help="wgan | wgan-gp | ebgan", show_default="the preset's, else wgan-gp"),
+    ] = None,
+    epochs: Annotated[
+        Optional[int],
+        typer.Option(help="training epochs", show_default="the preset's, else sized to the data"),
+    ] = None,
     label_column: Annotated[str, typer.Option(help="label column of --features")] = "label",
     class_column: Annotated[str, typer.Option(help="class column of --classes")] = "class",
-    zsl: Annotated[bool, typer.Option("--zsl", help="predict among unseen classes only (when training)")] = False,
+    zsl: Annotated[
+        bool,
+        typer.Option("--zsl", help="predict among unseen classes only (when training)"),
+    ] = False,
     device: Annotated[str, typer.Option(help="cpu | cuda | auto")] = "cpu",
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
-    threads: Annotated[Optional[int], typer.Option(help=_THREADS_HELP, show_default="automatic")] = None,
-    save_model: Annotated[Optional[Path], typer.Option(help="also save the fitted model here (for predict --model)")] = None,
+    threads: Annotated[
+        Optional[int],
+        typer.Option(help=_THREADS_HELP, show_default="automatic"),
+    ] = None,
+    save_model: Annotated[
+        Optional[Path],
+        typer.Option(help="also save the fitted model here (for predict --model)"),
+    ] = None,
 ) -> None:
     """Predict labels (unseen classes included): fit on labelled features + class attributes,
     or load a trained model with --model."""
@@ -608,10 +736,21 @@ def predict(
 
 @command()
 def generate(
-    model: Annotated[Path, typer.Argument(help="a model folder: seed_<s>/<task>/ of a run, or an estimator saved with save()")],
-    classes: Annotated[str, typer.Option(help="comma-separated class names (or attribute-row indices)")],
+    model: Annotated[
+        Path,
+        typer.Argument(
+            help="a model folder: seed_<s>/<task>/ of a run, or an estimator saved with save()",
+        ),
+    ],
+    classes: Annotated[
+        str,
+        typer.Option(help="comma-separated class names (or attribute-row indices)"),
+    ],
     n: Annotated[int, typer.Option(help="features per class")] = 100,
-    out: Annotated[Path, typer.Option(help="output file: .npy, .parquet or .csv")] = Path("synthetic_features.parquet"),
+    out: Annotated[
+        Path,
+        typer.Option(help="output file: .npy, .parquet or .csv"),
+    ] = Path("synthetic_features.parquet"),
     seed: Annotated[int, typer.Option(help="noise seed")] = 0,
 ) -> None:
     """Write synthetic features for given classes, for your own downstream classifier."""
@@ -670,8 +809,14 @@ def generate(
 @command()
 def report(
     run_dir: Annotated[Path, typer.Argument(help="a directory written by `anyshot train --out`")],
-    embedding: Annotated[str, typer.Option(help="2-D embedding of real vs synthetic features: pca | tsne")] = "pca",
-    threads: Annotated[Optional[int], typer.Option(help=_THREADS_HELP, show_default="automatic")] = None,
+    embedding: Annotated[
+        str,
+        typer.Option(help="2-D embedding of real vs synthetic features: pca | tsne"),
+    ] = "pca",
+    threads: Annotated[
+        Optional[int],
+        typer.Option(help=_THREADS_HELP, show_default="automatic"),
+    ] = None,
 ) -> None:
     """Write an HTML report of a run: training curves, accuracies, confusion matrix, embedding."""
     from anyshot.report import EMBEDDINGS, report_command
@@ -686,16 +831,58 @@ def report(
 
 @command()
 def sweep(
-    config: Annotated[str, typer.Option("--config", "-c", help="YAML file or preset name (see `anyshot presets`)")],
-    space: Annotated[Path, typer.Option(help="search space YAML: {metric: ..., space: {dotted.key: {type: float|int|categorical, ...}}}")],
-    trials: Annotated[int, typer.Option(help="trials to add in this call (a study resumes where it stopped)")] = 20,
-    jobs: Annotated[int, typer.Option(help="trials run side by side; the threads are shared out, at least one each")] = 1,
-    storage: Annotated[Optional[str], typer.Option(help="SQLAlchemy URL of the study", show_default="sqlite:///<out>/sweep.db")] = None,
+    config: Annotated[
+        str,
+        typer.Option("--config", "-c", help="YAML file or preset name (see `anyshot presets`)"),
+    ],
+    space: Annotated[
+        Path,
+        typer.Option(
+            help=(
+                "search space YAML: {metric: ..., space: {dotted.key: {type: "
+                "float|int|categorical, ...}}}"
+            ),
+        ),
+    ],
+    trials: Annotated[
+        int,
+        typer.Option(help="trials to add in this call (a study resumes where it stopped)"),
+    ] = 20,
+    jobs: Annotated[
+        int,
+        typer.Option(help="trials run side by side; the threads are shared out, at least one each"),
+    ] = 1,
+    storage: Annotated[
+        Optional[str],
+        typer.Option(help="SQLAlchemy URL of the study", show_default="sqlite:///<out>/sweep.db"),
+    ] = None,
     study_name: Annotated[str, typer.Option(help="study to create or continue")] = "anyshot",
-    out: Annotated[Optional[Path], typer.Option(help="folder for best_config.yaml (and the default sweep.db)", show_default="current folder")] = None,
-    seed: Annotated[int, typer.Option(help="seed of the validation split, the models and the sampler")] = 0,
-    threads: Annotated[Optional[int], typer.Option(help=_THREADS_HELP + "; shared by the --jobs trials", show_default="automatic")] = None,
-    set_: Annotated[Optional[list[str]], typer.Option("--set", help="override a config key: KEY=VALUE (YAML value)", show_default="none")] = None,
+    out: Annotated[
+        Optional[Path],
+        typer.Option(
+            help="folder for best_config.yaml (and the default sweep.db)",
+            show_default="current folder",
+        ),
+    ] = None,
+    seed: Annotated[
+        int,
+        typer.Option(help="seed of the validation split, the models and the sampler"),
+    ] = 0,
+    threads: Annotated[
+        Optional[int],
+        typer.Option(
+            help=_THREADS_HELP + "; shared by the --jobs trials",
+            show_default="automatic",
+        ),
+    ] = None,
+    set_: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--set",
+            help="override a config key: KEY=VALUE (YAML value)",
+            show_default="none",
+        ),
+    ] = None,
 ) -> None:
     """Search hyperparameters with Optuna on the validation split (the test split is never read)."""
     from anyshot.sweep import load_search_space, sweep_command

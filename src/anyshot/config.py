@@ -10,7 +10,8 @@ list the valid ones::
                   validation: {unseen_fraction: 0.2, holdout_fraction: 0.2, use_dataset_val: true}}
     device: auto
     checkpoint_every: 5          # epochs between training checkpoints of a run directory (0 = off)
-    threads: null                # CPU threads: null = automatic (1 for small networks), 0 = all cores
+    threads: null                # CPU threads: null = automatic (1 for small networks),
+                                 # 0 = all cores
 
 Presets ship inside the package under ``anyshot/configs/<method>/<dataset>.yaml`` and can be
 named as ``<method>/<dataset>`` instead of a path.
@@ -122,16 +123,17 @@ class ExperimentConfig:
     def validate(self) -> "ExperimentConfig":
         """Check names and values eagerly, so a typo fails before any training."""
         from anyshot.data.registry import check_loader_params
+        from anyshot.data.transforms import SCALINGS
         from anyshot.evaluation.protocols import PROTOCOLS, check_tasks
         from anyshot.methods import make_method
         from anyshot.objectives import make_objective
-        from anyshot.data.transforms import SCALINGS
         from anyshot.utils import DEVICES
 
         check_loader_params(self.data.name, self.data.params)
         if self.data.scaling not in SCALINGS:
             raise ConfigError(
-                f"data.scaling {self.data.scaling!r} is unknown; choose one of {', '.join(SCALINGS)}."
+                f"data.scaling {self.data.scaling!r} is unknown; "
+                f"choose one of {', '.join(SCALINGS)}."
             )
         from anyshot.utils import check_param_values
 
@@ -142,7 +144,8 @@ class ExperimentConfig:
         ev = self.evaluation
         if ev.protocol not in PROTOCOLS:
             raise ConfigError(
-                f"evaluation.protocol {ev.protocol!r} is unknown; choose one of {', '.join(PROTOCOLS)}."
+                f"evaluation.protocol {ev.protocol!r} is unknown; "
+                f"choose one of {', '.join(PROTOCOLS)}."
             )
         check_tasks(ev.tasks)
         if not ev.seeds:
@@ -154,13 +157,15 @@ class ExperimentConfig:
             raise ConfigError(f"evaluation.validation.folds must be a positive integer (the number "
                               f"of validation problems, e.g. 1 or 3), got {folds!r}.")
         if not isinstance(ev.calibration, bool):
-            raise ConfigError(f"evaluation.calibration must be true or false, got {ev.calibration!r}.")
+            raise ConfigError(f"evaluation.calibration must be true or false, "
+                              f"got {ev.calibration!r}.")
         if ev.calibration and ev.protocol == "fixed":
             raise ConfigError("evaluation.calibration needs a protocol that selects on validation: "
                               "gamma must be chosen there, and protocol 'fixed' has no validation "
                               "data. Use protocol 'honest', or turn calibration off.")
         if self.device not in DEVICES and not str(self.device).startswith("cuda"):
-            raise ConfigError(f"device {self.device!r} is unknown; choose one of {', '.join(DEVICES)}.")
+            raise ConfigError(f"device {self.device!r} is unknown; "
+                              f"choose one of {', '.join(DEVICES)}.")
         return self
 
 
@@ -226,7 +231,8 @@ def preset_path(name: str) -> Path:
 
 
 def list_presets() -> list[str]:
-    return sorted(str(p.relative_to(PRESET_DIR).with_suffix("")) for p in PRESET_DIR.rglob("*.yaml"))
+    return sorted(str(p.relative_to(PRESET_DIR).with_suffix(""))
+                  for p in PRESET_DIR.rglob("*.yaml"))
 
 
 def load_config(source: str | Path | dict[str, Any], overrides: dict[str, Any] | None = None
@@ -237,7 +243,7 @@ def load_config(source: str | Path | dict[str, Any], overrides: dict[str, Any] |
     else:
         path = Path(source)
         if not path.is_file():
-            if path.suffix in (".yaml", ".yml") and not str(source) in list_presets():
+            if path.suffix in (".yaml", ".yml") and str(source) not in list_presets():
                 raise ConfigError(f"config file {str(path)!r} does not exist; check the path, "
                                   f"or name a preset: {', '.join(list_presets())}.")
             path = preset_path(str(source))

@@ -115,7 +115,8 @@ def attribute_table(class_attributes: Any, attribute_classes: Sequence[Hashable]
                             "row), or give a DataFrame indexed by class label.")
         labels = list(attribute_classes)
     if A.ndim != 2:
-        raise DataError(f"class_attributes must be 2-D (n_classes, n_attributes), got shape {A.shape}.")
+        raise DataError(f"class_attributes must be 2-D (n_classes, n_attributes), "
+                        f"got shape {A.shape}.")
     if len(labels) != A.shape[0]:
         raise DataError(f"class_attributes has {A.shape[0]} rows but {len(labels)} class labels.")
     try:
@@ -130,7 +131,8 @@ def attribute_table(class_attributes: Any, attribute_classes: Sequence[Hashable]
     bad = ~np.isfinite(A)
     if bad.any():
         rows = [labels[i] for i in np.unique(np.nonzero(bad)[0])[:10]]
-        raise DataError(f"class_attributes has NaN/inf values for classes {rows}; fill or drop them.")
+        raise DataError(f"class_attributes has NaN/inf values for classes {rows}; "
+                        "fill or drop them.")
     const = np.nonzero(np.ptp(A, axis=0) == 0)[0] if A.shape[0] > 1 else np.zeros(0, int)
     if const.size == A.shape[1]:
         raise DataError("every attribute column of class_attributes is constant across classes, "
@@ -271,8 +273,8 @@ class AnyShotClassifier(ClassifierMixin, BaseEstimator):
         index = {label: i for i, label in enumerate(labels)}
         missing = [l for l in y_labels.tolist() if l not in index]
         if missing:
-            raise DataError(f"classes {missing[:10]} occur in y but have no row in class_attributes; "
-                            "add their attribute vectors.")
+            raise DataError(f"classes {missing[:10]} occur in y but have no row in "
+                            "class_attributes; add their attribute vectors.")
         y_idx = np.array([index[l] for l in y_labels.tolist()], dtype=np.int64)[y_idx_local]
         present = np.unique(y_idx)
         if unseen_classes is None:
@@ -295,7 +297,8 @@ class AnyShotClassifier(ClassifierMixin, BaseEstimator):
         elif self.scaling == "none":
             self.shift_, self.scale_ = np.zeros(X.shape[1]), np.ones(X.shape[1])
         else:
-            raise DataError(f"scaling {self.scaling!r} is unknown; choose minmax, standard or none.")
+            raise DataError(f"scaling {self.scaling!r} is unknown; "
+                            "choose minmax, standard or none.")
         Xs = self._scale(X)
         if len(labels) == 1:  # a single class: nothing to learn, sklearn still expects a fit
             self.method_, self.attribute_labels_ = None, labels
@@ -336,7 +339,8 @@ class AnyShotClassifier(ClassifierMixin, BaseEstimator):
 
     def _set_classes(self, cand: np.ndarray) -> None:
         labels = [self.attribute_labels_[i] for i in cand]
-        numeric = all(isinstance(l, (int, np.integer, float, np.floating)) and not isinstance(l, bool)
+        numeric = all(isinstance(l, (int, np.integer, float, np.floating))
+                      and not isinstance(l, bool)
                       for l in labels)
         self.classes_ = np.array(labels) if numeric else np.array(labels, dtype=object)
 
@@ -412,8 +416,8 @@ class AnyShotClassifier(ClassifierMixin, BaseEstimator):
         est.scale_ = np.array(state["scale"])
         est.n_features_in_ = state["n_features_in"]
         cand = np.array(state["candidates"], dtype=np.int64)
-        est.classifier_ = est.method_.restore_classifier(cand, est.unseen_,
-                                                         load_tensors(path / "classifier.safetensors"))
+        est.classifier_ = est.method_.restore_classifier(
+            cand, est.unseen_, load_tensors(path / "classifier.safetensors"))
         est._set_classes(cand)
         return est
 

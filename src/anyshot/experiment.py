@@ -23,14 +23,15 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
 import yaml
 
-import numpy as np
-
+from anyshot.checkpoint import Checkpointer
 from anyshot.config import ExperimentConfig, ValidationConfig, load_config
 from anyshot.data.dataset import AnyShotData
 from anyshot.data.registry import load_dataset
 from anyshot.data.transforms import scale_features
+from anyshot.errors import ConfigError
 from anyshot.evaluation.calibration import GAMMA_GRID
 from anyshot.evaluation.protocols import (
     PEEKING_PROTOCOLS,
@@ -41,12 +42,10 @@ from anyshot.evaluation.protocols import (
     task_names,
 )
 from anyshot.evaluation.results import RunResult
+from anyshot.io import atomic_write_text
 from anyshot.methods import Method, make_method
 from anyshot.methods.base import StopTraining
 from anyshot.objectives import make_objective
-from anyshot.checkpoint import Checkpointer
-from anyshot.errors import ConfigError
-from anyshot.io import atomic_write_text
 from anyshot.utils import git_revision, resolve_device
 
 __all__ = ["prepare_data", "build_method", "fold_seeds", "validation_views", "run_seed",
@@ -98,7 +97,8 @@ def _checkpoint(save_dir: Path | None, name: str, every: int, state: dict[str, A
                 target.clear()
                 target.update(value)
 
-    return Checkpointer(Path(save_dir) / f"checkpoints_{name}", every=every), lambda: dict(state), restore
+    return (Checkpointer(Path(save_dir) / f"checkpoints_{name}", every=every),
+            lambda: dict(state), restore)
 
 
 def _epochs(method: Method) -> int:
@@ -230,7 +230,8 @@ def _mean_curve(curves: list[list[dict[str, Any]]], data: AnyShotData,
             i = int(np.argmax(mean[f"{g}_cal_curve"]))
             mean.update({f"{g}_cal_u": mean[f"{g}_cal_curve_u"][i],
                          f"{g}_cal_s": mean[f"{g}_cal_curve_s"][i],
-                         f"{g}_cal_h": mean[f"{g}_cal_curve"][i], f"{g}_gamma": float(GAMMA_GRID[i])})
+                         f"{g}_cal_h": mean[f"{g}_cal_curve"][i],
+                         f"{g}_gamma": float(GAMMA_GRID[i])})
         out.append(mean)
     return out
 
@@ -385,7 +386,8 @@ def run_experiment(config: ExperimentConfig, progress: Progress | None = None,
         elif not resume and (done.is_file() or any(run_dir.glob("seed_*"))):
             raise ConfigError(f"run directory {str(run_dir)!r} already holds a run; resume it with "
                               "--resume, or choose another --out.")
-        atomic_write_text(run_dir / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False))
+        atomic_write_text(run_dir / "config.yaml",
+                          yaml.safe_dump(config.to_dict(), sort_keys=False))
     finished = {r.seed for r in results}
     for seed in config.evaluation.seeds:
         if seed in finished:

@@ -60,7 +60,8 @@ def load_tensors(path: str | Path) -> dict[str, torch.Tensor]:
         return st_load(path.read_bytes())
     except (SafetensorError, ValueError, OSError) as exc:
         raise CheckpointError(
-            f"weights file {str(path)!r} is truncated or corrupt ({exc}); use an earlier checkpoint "
+            f"weights file {str(path)!r} is truncated or corrupt ({exc}); "
+            "use an earlier checkpoint "
             "or retrain."
         ) from exc
 
@@ -72,4 +73,6 @@ def read_json(path: str | Path) -> Any:
     try:
         return json.loads(path.read_text())
     except json.JSONDecodeError as exc:
-        raise CheckpointError(f"{str(path)!r} is not valid JSON ({exc}); it may be truncated.") from exc
+        raise CheckpointError(
+            f"{str(path)!r} is not valid JSON ({exc}); it may be truncated."
+        ) from exc

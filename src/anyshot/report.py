@@ -244,7 +244,8 @@ def _embedding_figure(Z: np.ndarray, y: np.ndarray, is_synth: np.ndarray, classe
                linewidths=0)
     ax.scatter(Z[syn, 0], Z[syn, 1], c=colors[idx[syn]], marker="x", s=22, alpha=0.8,
                linewidths=1.0)
-    class_handles = [Line2D([], [], ls="", marker="s", ms=8, color=colors[i], label=_short(names[i]))
+    class_handles = [Line2D([], [], ls="", marker="s", ms=8, color=colors[i],
+                            label=_short(names[i]))
                      for i in range(k)]
     kind_handles = [Line2D([], [], ls="", marker="o", color="0.3", label="real (test)"),
                     Line2D([], [], ls="", marker="x", color="0.3", mew=1.5, label="synthetic")]
@@ -342,7 +343,8 @@ def _embed_2d(X: np.ndarray, embedding: str, seed: int, fit_rows: np.ndarray | N
     perplexity = float(min(30.0, max(2.0, (X.shape[0] - 1) / 3)))
     Z = TSNE(n_components=2, perplexity=perplexity, init="pca", learning_rate="auto",
              random_state=seed).fit_transform(X)
-    return Z, "t-SNE", "t-SNE", f"t-SNE with perplexity {perplexity:.0f} (distances between far-apart " \
+    return Z, "t-SNE", "t-SNE", f"t-SNE with perplexity {perplexity:.0f} " \
+                       "(distances between far-apart " \
                        "clusters carry no meaning)"
 
 
@@ -360,7 +362,8 @@ def _model_sections(run: _Run, embedding: str, max_points: int, device: str
     conf = _Figure("Confusion matrix on the unseen classes", "confusion_unseen.png")
     emb = _Figure("Real vs synthetic features of the unseen classes", "embedding.png")
     seed_dir = run.run_dir / f"seed_{seed}"
-    model_dir = next((seed_dir / t for t in ("zsl", "gzsl") if (seed_dir / t / "model.json").is_file()),
+    model_dir = next((seed_dir / t for t in ("zsl", "gzsl")
+                      if (seed_dir / t / "model.json").is_file()),
                      None)
     if model_dir is None:
         why = (f"no saved model in {str(seed_dir)!r} (protocol {run.config.evaluation.protocol!r}"
@@ -440,7 +443,8 @@ def _model_sections(run: _Run, embedding: str, max_points: int, device: str
         "synthetic points on the right side of the class boundaries, so crosses may spread wider "
         "than the dots or sit off their centre and still classify well, and two dimensions can "
         "put crosses beside another colour's dots that are far from them in the full space. The "
-        f"table below measures it in the full space, over all {t.size} test samples: {good} of {k} classes have their synthetic mean "
+        f"table below measures it in the full space, over all {t.size} test samples: "
+        f"{good} of {k} classes have their synthetic mean "
         "nearer their own real mean than the nearest other class mean is (ratio < 1) with most "
         f"synthetic points nearest their own class; median ratio {np.median(match.ratio):.2f}, "
         f"{np.mean(match.own_share) * 100:.0f}% of synthetic points nearest their own class.")
@@ -449,17 +453,24 @@ def _model_sections(run: _Run, embedding: str, max_points: int, device: str
 
 
 # ---------------------------------------------------------------------------------- HTML
-_CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:2em auto;
-padding:0 1em;color:#222;line-height:1.45}
-h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #ddd}
-table{border-collapse:collapse;margin:.6em 0}th,td{border:1px solid #ccc;padding:.3em .7em;text-align:right}
-th{background:#f3f3f3}td.l,th.l{text-align:left}dl{display:grid;grid-template-columns:max-content auto;
-gap:.2em 1em}dt{font-weight:600}dd{margin:0}.peek{background:#c0392b;color:#fff;padding:.1em .5em;
-border-radius:3px;font-weight:700}.note{background:#fff8e1;border-left:4px solid #f0b400;padding:.5em .8em}
-img{max-width:100%;height:auto;border:1px solid #eee}figcaption{color:#555;font-size:.92em}
-pre{background:#f7f7f7;padding:.8em;overflow:auto;font-size:.85em}
-"""
+_CSS = (
+    "\n"
+    "body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;"
+    "margin:2em auto;\n"
+    "padding:0 1em;color:#222;line-height:1.45}\n"
+    "h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.2em;margin-top:2em;"
+    "border-bottom:1px solid #ddd}\n"
+    "table{border-collapse:collapse;margin:.6em 0}th,td{border:1px solid #ccc;padding:.3em .7em;"
+    "text-align:right}\n"
+    "th{background:#f3f3f3}td.l,th.l{text-align:left}dl{display:grid;"
+    "grid-template-columns:max-content auto;\n"
+    "gap:.2em 1em}dt{font-weight:600}dd{margin:0}.peek{background:#c0392b;color:#fff;"
+    "padding:.1em .5em;\n"
+    "border-radius:3px;font-weight:700}.note{background:#fff8e1;border-left:4px solid #f0b400;"
+    "padding:.5em .8em}\n"
+    "img{max-width:100%;height:auto;border:1px solid #eee}figcaption{color:#555;font-size:.92em}\n"
+    "pre{background:#f7f7f7;padding:.8em;overflow:auto;font-size:.85em}\n"
+)
 
 
 def _e(value: Any) -> str:
@@ -560,7 +571,8 @@ def write_report(run_dir: Path, out: Path | None = None, *, max_points: int = 20
         ConfigError: ``embedding`` or ``max_points`` is invalid.
     """
     if embedding not in EMBEDDINGS:
-        raise ConfigError(f"embedding {embedding!r} is unknown; choose one of {', '.join(EMBEDDINGS)}.")
+        raise ConfigError(f"embedding {embedding!r} is unknown; "
+                          f"choose one of {', '.join(EMBEDDINGS)}.")
     if not isinstance(max_points, int) or max_points < 10:
         raise ConfigError(f"max_points must be an integer >= 10, got {max_points!r}.")
     run_dir = Path(run_dir)

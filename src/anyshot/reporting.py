@@ -51,7 +51,8 @@ def result_lines(results: list[RunResult]) -> list[str]:
     for r in results:
         vals = " ".join(f"{k}={v * 100:.1f}" for k, v in r.metrics.items())
         epochs = ",".join(f"{k}@{v}" for k, v in r.selected_epochs.items())
-        out.append(f"{r.dataset} {r.method} objective={r.objective or '-'} protocol={r.protocol_label}"
+        out.append(f"{r.dataset} {r.method} objective={r.objective or '-'} "
+                   f"protocol={r.protocol_label}"
                    f" seed={r.seed} {vals} epochs={epochs or '-'} rev={r.git_revision}")
     return out
 
@@ -68,7 +69,8 @@ def progress_bar(enabled: bool | None = None) -> Iterator:
     if not enabled:
         yield None
         return
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+    with Progress(TextColumn("{task.description}"), BarColumn(),
+                  TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), TimeRemainingColumn(), console=Console(stderr=True),
                   transient=True) as bar:
         tasks: dict[str, int] = {}

@@ -2,7 +2,8 @@
 
     space, metric = load_search_space("space.yaml")
     result = run_sweep(load_config("clswgan/synthetic"), space, n_trials=30, metric=metric)
-    write_best_config(result, "best_config.yaml")     # then: anyshot train --config best_config.yaml
+    write_best_config(result, "best_config.yaml")
+    # then: anyshot train --config best_config.yaml
 
 A search space is a YAML-friendly mapping from dotted config paths to distributions::
 
@@ -109,7 +110,8 @@ def _check_spec(key: str, spec: Any) -> dict[str, Any]:
         if bound not in spec:
             raise ConfigError(f"{where} ({kind}) is missing its bound {bound!r}.")
         if not _is_number(spec[bound]) or (kind == "int" and not isinstance(spec[bound], int)):
-            raise ConfigError(f"{where}: {bound} must be a{'n integer' if kind == 'int' else ' number'},"
+            raise ConfigError(f"{where}: {bound} must be "
+                              f"a{'n integer' if kind == 'int' else ' number'},"
                               f" got {spec[bound]!r}.")
     low, high = spec["low"], spec["high"]
     if low > high:
@@ -162,7 +164,8 @@ def validate_search_space(space: Any, config: ExperimentConfig | None = None) ->
         base = config.to_dict()
         for key, spec in out.items():
             _check_path(base, key)
-            values = spec["choices"] if spec["type"] == "categorical" else [spec["low"], spec["high"]]
+            values = (spec["choices"] if spec["type"] == "categorical"
+                      else [spec["low"], spec["high"]])
             for value in values:
                 try:
                     load_config(base, {key: value})

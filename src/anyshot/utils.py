@@ -29,7 +29,8 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     if name.startswith("cuda"):
         if not torch.cuda.is_available():
             raise ConfigError(
-                "device 'cuda' was requested but no CUDA GPU is available; use --device cpu or auto."
+                "device 'cuda' was requested but no CUDA GPU is available; "
+                "use --device cpu or auto."
             )
         return torch.device(name)
     if name == "cpu":
@@ -193,7 +194,8 @@ def check_param_values(config: Any, where: str) -> None:
         else:
             continue
         if not ok:
-            raise ConfigError(f"{key} is {value!r} ({type(value).__name__}); it must be {accepted}.")
+            raise ConfigError(f"{key} is {value!r} ({type(value).__name__}); "
+                              f"it must be {accepted}.")
         if kind is int and f.name in POSITIVE_COUNTS and value < 1:
             raise ConfigError(f"{key} is {value}; it must be an integer >= 1.")
         if kind in (int, float) and value < 0:

@@ -36,7 +36,8 @@ def uninterrupted(tmp_path_factory):
 def test_resume_after_kill_mid_epoch_matches_uninterrupted_run(tmp_path, uninterrupted):
     run = tmp_path / "run"
     cmd = [sys.executable, "-m", "anyshot.cli", "train", "--config", "clswgan/synthetic",
-           "--out", str(run)] + [a for k, v in OVERRIDES.items() for a in ("--set", f"{k}={json.dumps(v)}")]
+           "--out", str(run)] + [a for k, v in OVERRIDES.items()
+                                 for a in ("--set", f"{k}={json.dumps(v)}")]
     env = {**os.environ, "CI": "true"}
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     ckdir = run / "seed_0" / "checkpoints_final"
@@ -52,6 +53,7 @@ def test_resume_after_kill_mid_epoch_matches_uninterrupted_run(tmp_path, uninter
     proc.wait()
     assert not (run / "results.jsonl").is_file(), "the run finished before it could be killed"
     from typer.testing import CliRunner
+
     from anyshot.cli import app
     result = CliRunner().invoke(app, ["train", "--resume", str(run)])
     assert result.exit_code == 0, result.output
@@ -88,7 +90,8 @@ def test_corrupt_checkpoint_is_reported_and_previous_kept(tmp_path):
     assert ck.epochs() == [2, 3]
     newest = tmp_path / "ckpt_000003.safetensors"
     newest.write_bytes(newest.read_bytes()[:100])  # truncate
-    with pytest.raises(CheckpointError, match=r"truncated or corrupt.*previous checkpoint \(epoch 2\) is kept"):
+    with pytest.raises(CheckpointError,
+                       match=r"truncated or corrupt.*previous checkpoint \(epoch 2\) is kept"):
         _train(cfg, 4, ck)
     assert (tmp_path / "ckpt_000002.safetensors").is_file()
     # following the message: drop the corrupt one, resume from epoch 2

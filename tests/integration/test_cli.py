@@ -23,7 +23,8 @@ def test_demo_prints_zsl_and_gzsl_well_above_chance():
 def test_train_writes_a_run_directory_that_evaluate_reproduces(tmp_path):
     out = tmp_path / "run"
     args = ["train", "--config", "clswgan/synthetic", "--seeds", "0", "--device", "cpu",
-            "--set", "method.params.epochs=4", "--set", "evaluation.eval_every=2", "--out", str(out)]
+            "--set", "method.params.epochs=4", "--set", "evaluation.eval_every=2",
+            "--out", str(out)]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     stored = [json.loads(l) for l in (out / "results.jsonl").read_text().splitlines()]

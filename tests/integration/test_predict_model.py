@@ -90,7 +90,9 @@ def test_predict_model_of_a_run_reproduces_its_recorded_test_scores(tiny_run: Pa
     assert scores["gzsl_s"] == pytest.approx(recorded["gzsl_s"], abs=1e-9)
 
 
-def test_a_run_model_saved_as_an_estimator_predicts_the_same(tiny_run: Path, tmp_path: Path) -> None:
+def test_a_run_model_saved_as_an_estimator_predicts_the_same(
+    tiny_run: Path, tmp_path: Path
+) -> None:
     est = AnyShotClassifier.load(tiny_run / "seed_0" / "gzsl")
     est.save(tmp_path / "est")
     again = AnyShotClassifier.load(tmp_path / "est")

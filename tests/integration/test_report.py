@@ -80,7 +80,8 @@ def gan_run(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def regression_run(tmp_path_factory) -> Path:
     run_dir = tmp_path_factory.mktemp("report") / "run"
-    cfg = load_config("attribute-regression/synthetic", {"evaluation.seeds": [0, 1], "device": "cpu"})
+    cfg = load_config("attribute-regression/synthetic",
+                      {"evaluation.seeds": [0, 1], "device": "cpu"})
     run_experiment(cfg, run_dir=run_dir)
     return run_dir
 
@@ -94,7 +95,8 @@ def test_report_of_a_generative_run(gan_run: Path) -> None:
     assert "seeds 0, 1" in page.text
     assert "+-" in page.text  # the results table: mean +- std
     # training curves, accuracy bars, confusion matrix, embedding: all embedded and on disk
-    assert len(page.images) == 4 and all(s.startswith("data:image/png;base64,") for s in page.images)
+    assert len(page.images) == 4 and all(s.startswith("data:image/png;base64,")
+                                         for s in page.images)
     assert sorted(p.name for p in index.parent.glob("*.png")) == [
         "accuracy.png", "confusion_unseen.png", "embedding.png", "training_curves.png"]
     _check_figures(index, page)

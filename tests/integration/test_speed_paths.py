@@ -49,7 +49,8 @@ def test_bf16_autocast_stays_within_tolerance(fp32_and_bf16):
     assert full["zsl"] > 0.6  # the float32 run itself learned
     assert abs(half["zsl"] - full["zsl"]) <= TOL
     assert abs(half["gzsl_h"] - full["gzsl_h"]) <= TOL
-    assert fp32_and_bf16["bf16"][0].history_ != fp32_and_bf16["none"][0].history_  # it did change the arithmetic
+    # it did change the arithmetic
+    assert fp32_and_bf16["bf16"][0].history_ != fp32_and_bf16["none"][0].history_
 
 
 def test_synthesis_under_bf16_returns_float32(fp32_and_bf16):

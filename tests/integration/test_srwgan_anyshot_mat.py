@@ -7,7 +7,6 @@ import scipy.io as sio
 
 from anyshot.config import load_config
 from anyshot.experiment import run_experiment
-
 from tests.unit.test_loader_anyshot_mat import flo_like_labels
 
 
@@ -23,7 +22,8 @@ def features_file(tmp_path_factory):
     return path
 
 
-@pytest.mark.parametrize("split, task", [("SplitsOfZeroSL.mat", "zsl"), ("SplitsOfOneSL.mat", "fsl")])
+@pytest.mark.parametrize("split, task",
+                         [("SplitsOfZeroSL.mat", "zsl"), ("SplitsOfOneSL.mat", "fsl")])
 def test_srwgan_runs_on_the_anyshot_split_files(shared_data, features_file, split, task):
     cfg = load_config("srwgan/flo", {
         "data.params": {"features_file": str(features_file),

@@ -49,7 +49,8 @@ def _in_space(params: dict) -> None:
     assert set(params) == set(SPACE)
     assert 1e-4 <= params["method.params.lr"] <= 1e-2
     assert params["method.params.cls_weight"] in (0.1, 1.0)
-    assert isinstance(params["method.params.hidden"], int) and 16 <= params["method.params.hidden"] <= 64
+    assert (isinstance(params["method.params.hidden"], int)
+            and 16 <= params["method.params.hidden"] <= 64)
 
 
 def test_sweep_finishes_resumes_and_never_reads_test(config, tmp_path: Path, monkeypatch) -> None:

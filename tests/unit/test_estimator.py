@@ -34,7 +34,8 @@ def test_init_only_stores_params_and_clones():
 def test_labels_are_returned_as_given_and_unseen_are_predicted(problem):
     d, names, A = problem
     tv = d.trainval
-    est = AnyShotClassifier(method="attribute-regression").fit(d.X[tv], names[d.y[tv]], class_attributes=A)
+    est = AnyShotClassifier(method="attribute-regression").fit(d.X[tv], names[d.y[tv]],
+                                                               class_attributes=A)
     assert set(est.classes_) == set(names)  # GZSL: every class of the table
     pred = est.predict(d.X[d.test_unseen])
     assert set(np.unique(pred)) <= set(names)
@@ -107,7 +108,8 @@ def test_predict_checks_feature_count(problem):
     d, names, A = problem
     tv = d.trainval
     est = AnyShotClassifier(method="dap").fit(d.X[tv], names[d.y[tv]], class_attributes=A)
-    with pytest.raises(DataError, match="X has 3 features, but AnyShotClassifier is expecting 64 features"):
+    with pytest.raises(DataError,
+                       match="X has 3 features, but AnyShotClassifier is expecting 64 features"):
         est.predict(np.zeros((2, 3)))
 
 

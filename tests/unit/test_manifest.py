@@ -43,7 +43,8 @@ def test_shots_per_class_mapping(example):
     [
         ({"featurez": "x.csv"}, "unknown key\\(s\\) 'featurez'"),
         ({"features": "missing.csv"}, "does not exist"),
-        ({"unseen": ["species_999"]}, "unseen classes \\['species_999'\\] are not in the attributes"),
+        ({"unseen": ["species_999"]},
+         "unseen classes \\['species_999'\\] are not in the attributes"),
         ({"unseen": []}, "no unseen classes"),
         ({"shots": 500}, "fewer samples than shots"),
         ({"shots": -1}, "non-negative integer"),

@@ -139,7 +139,8 @@ def test_gradients_reach_critic_and_generator(name):
     z, a, real = torch.randn(6, 3), torch.randn(6, 2), torch.randn(6, 4)
     g = torch.Generator().manual_seed(1)
     critic_loss(obj, critic, real, gen(z).detach(), g, a)[2].backward()
-    # every critic weight gets a gradient (a score critic's output bias cancels in E[D(f)] - E[D(r)])
+    # every critic weight gets a gradient (a score critic's output bias cancels in
+    # E[D(f)] - E[D(r)])
     assert all(p.grad is not None for p in critic.parameters())
     assert all(p.grad.abs().sum() > 0 for n, p in critic.named_parameters() if n.endswith("weight"))
     assert gen.weight.grad is None

@@ -23,7 +23,8 @@ def test_loop_class_means_equal_vectorized(ref):
     codes = torch.randn(50, 7, generator=g)
     labels = torch.randint(0, 6, (50,), generator=g)
     labels[labels == 4] = 5  # class 4 absent: an all-zero row in both
-    torch.testing.assert_close(ref.loop_class_means(codes, labels, 6), class_means(codes, labels, 6))
+    torch.testing.assert_close(ref.loop_class_means(codes, labels, 6),
+                               class_means(codes, labels, 6))
     assert torch.all(ref.loop_class_means(codes, labels, 6)[4] == 0)
 
 
@@ -39,7 +40,8 @@ def test_loop_prototype_distances_equal_vectorized(ref):
                                mean_prototype_distance(samples, protos), rtol=1e-4, atol=1e-4)
     # By hand: one class, prototypes at 0 and 3 on a line, a sample at 2 -> min(4, 1) = 1.
     p = torch.tensor([[[0.0], [3.0]]])
-    assert float(ref.loop_nearest_prototype_distance(torch.tensor([[2.0]]), torch.tensor([0]), p)) == 1.0
+    assert float(ref.loop_nearest_prototype_distance(torch.tensor([[2.0]]), torch.tensor([0]),
+                                                     p)) == 1.0
 
 
 def test_loop_srwgan_trains_and_synthesizes_per_class(ref):

@@ -173,7 +173,10 @@ def test_batched_kmeans_recovers_clusters_per_class():
     for seed in range(5):
         P = kmeans_prototypes(X, y, n_classes=4, n_clusters=2, rng=gen(seed))
         assert P.shape == (4, 2, 2)
-        rows = lambda c: sorted(map(tuple, P[c].tolist()))
+
+        def rows(c):
+            return sorted(map(tuple, P[c].tolist()))
+
         assert rows(0) == [(0.0, 0.5), (10.0, 0.5)]
         assert rows(1) == [(50.0, 2.0), (100.0, 1.0)]
         assert rows(2) == [(0.0, 0.0), (0.0, 0.0)]          # no samples: zeros

@@ -111,7 +111,8 @@ class AnyShotData:
             raise DataError(f"y must be 1-D with one label per sample, got shape {y.shape}.")
         if y.shape[0] != X.shape[0]:
             raise DataError(
-                f"X has {X.shape[0]} rows but y has {y.shape[0]} labels; they must match one to one."
+                f"X has {X.shape[0]} rows but y has {y.shape[0]} labels; "
+                "they must match one to one."
             )
         if y.dtype.kind not in "iu":
             raise DataError(
@@ -151,7 +152,8 @@ class AnyShotData:
                 )
             if len(set(class_names)) != C:
                 dup = sorted({c for c in class_names if class_names.count(c) > 1})
-                raise DataError(f"duplicate class names {dup[:10]}; each class needs a unique name.")
+                raise DataError(f"duplicate class names {dup[:10]}; "
+                                "each class needs a unique name.")
         n = X.shape[0]
         seen_arr = np.unique(_as_index("seen", seen, C))
         unseen_arr = np.unique(_as_index("unseen", unseen, C))
@@ -192,7 +194,8 @@ class AnyShotData:
         stray = sorted(set(np.unique(y_tv).tolist()) - seen_set - unseen_set)
         if stray:
             raise DataError(
-                f"trainval holds samples of classes {[self.class_names[i] for i in stray[:10]]} that "
+                f"trainval holds samples of classes "
+                f"{[self.class_names[i] for i in stray[:10]]} that "
                 "are neither seen nor unseen; add them to one of the two sets."
             )
         counts = np.bincount(y_tv, minlength=self.n_classes)
@@ -258,7 +261,8 @@ class AnyShotData:
         """Same split, new features (after a transform such as scaling)."""
         if X.shape[0] != self.X.shape[0]:
             raise DataError("a feature transform must keep the number of samples")
-        return replace(self, X=np.ascontiguousarray(X, dtype=np.float32), meta={**self.meta, **meta})
+        return replace(self, X=np.ascontiguousarray(X, dtype=np.float32),
+                       meta={**self.meta, **meta})
 
     def with_shots(self, k: int, seed: int = 0) -> "AnyShotData":
         """A k-shot split (FSL/GFSL): k samples of each unseen class move from ``test_unseen``

@@ -133,7 +133,8 @@ def _collect(path: Path) -> tuple[list[str], AnyShotData | None]:
     names = att[class_col].astype(str).tolist()
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
-        problems.append(f"duplicate class names {dup[:10]} in attributes; each class needs one row.")
+        problems.append(f"duplicate class names {dup[:10]} in attributes; "
+                        "each class needs one row.")
     A_df = att.drop(columns=[class_col])
     non_num = [c for c in A_df.columns if not pd.api.types.is_numeric_dtype(A_df[c])]
     if non_num:
@@ -143,7 +144,8 @@ def _collect(path: Path) -> tuple[list[str], AnyShotData | None]:
     nan_rows = [names[i] for i in np.unique(np.nonzero(~np.isfinite(A))[0])]
     if nan_rows:
         problems.append(f"attributes has NaN/inf for classes {nan_rows[:10]}; fill them in.")
-    const = [str(A_df.columns[j]) for j in np.nonzero(np.ptp(A, axis=0) == 0)[0]] if len(A) > 1 else []
+    const = ([str(A_df.columns[j]) for j in np.nonzero(np.ptp(A, axis=0) == 0)[0]]
+             if len(A) > 1 else [])
     if const:
         problems.append(f"attribute columns {const[:10]} are constant across classes and carry no "
                         "information; drop them.")
@@ -173,13 +175,15 @@ def _collect(path: Path) -> tuple[list[str], AnyShotData | None]:
             if str(cls_name) not in index or index[str(cls_name)] not in un_idx:
                 problems.append(f"shots names {cls_name!r}, which is not an unseen class.")
             elif not isinstance(kk, int) or kk < 0:
-                problems.append(f"shots for {cls_name!r} must be a non-negative integer, got {kk!r}.")
+                problems.append(f"shots for {cls_name!r} must be a non-negative integer, "
+                                f"got {kk!r}.")
             else:
                 k[index[str(cls_name)]] = kk
     elif isinstance(shots, int) and shots >= 0:
         k[un_idx] = shots
     else:
-        problems.append(f"shots must be a non-negative integer or a mapping class -> k, got {shots!r}.")
+        problems.append(f"shots must be a non-negative integer or a mapping class -> k, "
+                        f"got {shots!r}.")
     too_many = [names[c] for c in un_idx if k[c] >= counts[c] > 0 or (k[c] > 0 and counts[c] == 0)]
     if too_many:
         problems.append(f"unseen classes {too_many[:10]} have fewer samples than shots + 1 (k must "

@@ -63,8 +63,10 @@ def _check(log_post: np.ndarray, candidates: np.ndarray, seen_mask: np.ndarray) 
         raise ValueError(f"log_post must be an (n, K) matrix, got shape {log_post.shape}.")
     K = log_post.shape[1]
     if candidates.shape != (K,) or seen_mask.shape != (K,):
-        raise ValueError(f"log_post has {K} columns but candidates has shape {candidates.shape} and "
-                         f"seen_mask {seen_mask.shape}; give one candidate and one flag per column.")
+        raise ValueError(f"log_post has {K} columns but candidates has shape "
+                         f"{candidates.shape} and "
+                         f"seen_mask {seen_mask.shape}; "
+                         "give one candidate and one flag per column.")
 
 
 def calibrated_predict(log_post: np.ndarray, candidates: np.ndarray, seen_mask: np.ndarray,
@@ -96,7 +98,8 @@ def calibrated_predict(log_post: np.ndarray, candidates: np.ndarray, seen_mask: 
     i_s = seen_cols[np.argmax(L[:, seen_cols], axis=1)]  # (n,) best seen column
     i_u = unseen_cols[np.argmax(L[:, unseen_cols], axis=1)]  # (n,) best unseen column
     rows = np.arange(L.shape[0])
-    lhs = L[rows, i_s][None, :] - g  # (G, n), the same float expression as argmax_c(L_c - g[c in S])
+    # (G, n), the same float expression as argmax_c(L_c - g[c in S])
+    lhs = L[rows, i_s][None, :] - g
     rhs = L[rows, i_u][None, :]
     seen_wins = (lhs > rhs) | ((lhs == rhs) & (i_s < i_u)[None, :])
     pred = candidates[np.where(seen_wins, i_s[None, :], i_u[None, :])]

@@ -74,7 +74,8 @@ class SoftmaxClassifier:
     @torch.no_grad()
     def logits(self, X: torch.Tensor, batch_size: int = 8192) -> torch.Tensor:
         X = X.to(self.device, torch.float32)
-        return torch.cat([self.model_(X[i:i + batch_size]) for i in range(0, X.shape[0], batch_size)])
+        return torch.cat([self.model_(X[i:i + batch_size])
+                          for i in range(0, X.shape[0], batch_size)])
 
     def predict(self, X: torch.Tensor) -> np.ndarray:
         """Local labels (n,) as a numpy array."""

@@ -29,7 +29,8 @@ def per_class_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
         raise ValueError("per_class_accuracy needs at least one sample.")
     classes, inv = np.unique(y_true, return_inverse=True)
     total = np.bincount(inv, minlength=classes.size)
-    correct = np.bincount(inv, weights=(y_true == y_pred).astype(np.float64), minlength=classes.size)
+    correct = np.bincount(inv, weights=(y_true == y_pred).astype(np.float64),
+                          minlength=classes.size)
     return float(np.mean(correct / total))
 
 

@@ -157,7 +157,8 @@ class Method(ABC):
         raise NotImplementedError
 
     def save(self, directory: str | Path) -> None:
-        """Write ``model.safetensors`` (weights) and ``model.json`` (name, config, seed), atomically."""
+        """Write ``model.safetensors`` (weights) and ``model.json`` (name, config, seed),
+        atomically."""
         directory = Path(directory)
         save_tensors(directory / "model.safetensors", self.state_tensors())
         desc = {"method": self.name, "config": asdict(self.config), "seed": self.seed,
@@ -348,7 +349,8 @@ class GenerativeConfig(SynthesisConfig):
             raise ConfigError(f"conditioning {self.conditioning!r} is unknown; choose one of "
                               f"{', '.join(CONDITIONINGS)}.")
         if self.prior not in PRIORS:
-            raise ConfigError(f"prior {self.prior!r} is unknown; choose one of {', '.join(PRIORS)}.")
+            raise ConfigError(f"prior {self.prior!r} is unknown; "
+                              f"choose one of {', '.join(PRIORS)}.")
         if self.attribute_consistency < 0:
             raise ConfigError("attribute_consistency (a loss weight) must be >= 0, got "
                               f"{self.attribute_consistency}.")
@@ -652,7 +654,8 @@ class GenerativeMethod(Method):
                 if on_restore is not None:
                     on_restore(state.get("caller", {}))
         steps = max(1, math.ceil(self.n_train_ / cfg.batch_size))
-        self.epoch_seconds_: list[float] = []  # wall clock, kept apart from the deterministic history
+        # wall clock, kept apart from the deterministic history
+        self.epoch_seconds_: list[float] = []
         for epoch in range(start, epochs + 1):
             t0 = time.perf_counter()
             logs = self._train_epoch(epoch, steps)
@@ -812,7 +815,8 @@ class GenerativeMethod(Method):
         with torch.device(self.device):
             self._build(self.feature_dim_, int(self.A_.shape[1]))
         for prefix, module in self._modules().items():
-            state = {k[len(prefix) + 1:]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
+            state = {k[len(prefix) + 1:]: v for k, v in tensors.items()
+                     if k.startswith(prefix + ".")}
             module.load_state_dict(state)
             module.to(self.device)
         self.dap_ = load_dap(self, tensors)

@@ -107,5 +107,6 @@ class FactorisedGaussianMethod(Method):
         parts = tensors["model.mean_parts"]
         with torch.device(self.device):
             self.model_ = FactorisedGaussian(parts.shape[1], parts.shape[2])
-        self.model_.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+        self.model_.load_state_dict({k[6:]: v for k, v in tensors.items()
+                                     if k.startswith("model.")})
         self.dap_ = load_dap(self, tensors)

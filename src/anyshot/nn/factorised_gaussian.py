@@ -1,4 +1,5 @@
-"""Factorised Gaussian feature model: a class's feature distribution composed attribute by attribute.
+"""Factorised Gaussian feature model: a class's feature distribution composed attribute by
+attribute.
 
 Attributes are binarised, b_ck = [a_ck > t_k] (t_k: a fixed threshold, or attribute k's mean over
 the classes). For every attribute k and value v in {0, 1}, a diagonal Gaussian is fitted in closed

@@ -127,7 +127,8 @@ def make_objective(name: str, **params: Any) -> AdversarialObjective:
     key = name.lower().replace("_", "-")
     if key not in OBJECTIVES:
         raise ConfigError(
-            f"unknown adversarial objective {name!r}; valid objectives: {', '.join(sorted(OBJECTIVES))}."
+            f"unknown adversarial objective {name!r}; "
+            f"valid objectives: {', '.join(sorted(OBJECTIVES))}."
         )
     cls = OBJECTIVES[key]
     try:

@@ -31,7 +31,8 @@ def gradient_penalty(
     attributes: torch.Tensor,
     generator: torch.Generator,
 ) -> torch.Tensor:
-    """E[(||grad D(x_hat, a)||_2 - 1)^2] on random interpolates x_hat of real (n, d) and fake (n, d)."""
+    """E[(||grad D(x_hat, a)||_2 - 1)^2] on random interpolates x_hat of real (n, d) and
+    fake (n, d)."""
     alpha = torch.rand(real.shape[0], 1, generator=generator, device=real.device, dtype=real.dtype)
     x_hat = (alpha * real + (1.0 - alpha) * fake).requires_grad_(True)
     score = critic(x_hat, attributes).score
