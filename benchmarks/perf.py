@@ -135,10 +135,9 @@ def run_case(spec: dict) -> dict:
 # ---------------------------------------------------------------------------- roofline (child)
 def _gemm_recorder():
     """A dispatch mode recording (op, operand shapes, dtype, FLOPs) of every matrix product."""
+    import torch
     from torch.utils._python_dispatch import TorchDispatchMode
     from torch.utils.flop_counter import flop_registry
-
-    import torch
 
     products = {torch.ops.aten.mm, torch.ops.aten.addmm, torch.ops.aten.bmm}
 

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 import anyshot.methods.srwgan as srwgan_module
-from anyshot.methods.srwgan import RefinementBatch, SRWGAN
+from anyshot.methods.srwgan import SRWGAN, RefinementBatch
 from anyshot.utils import make_generator
 
 __all__ = ["LoopSRWGAN", "loop_class_means", "loop_mean_prototype_distance",

@@ -2,7 +2,6 @@
 
 import json
 
-import numpy as np
 import pytest
 
 from anyshot.config import ValidationConfig, load_config

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from anyshot.errors import ConfigError
-from anyshot.methods.base import METHODS, GenerativeMethod, Method, config_from_dict
 from anyshot.methods import (  # noqa: F401  (registration)
     attribute_regression,
     clswgan,
@@ -13,6 +12,7 @@ from anyshot.methods import (  # noqa: F401  (registration)
     factorised_gaussian,
     srwgan,
 )
+from anyshot.methods.base import METHODS, GenerativeMethod, Method, config_from_dict
 from anyshot.objectives.base import AdversarialObjective
 
 

@@ -1,5 +1,6 @@
 """Adversarial objectives (swappable by name) and auxiliary losses."""
 
+from anyshot.objectives import ebgan, wgan, wgan_gp  # noqa: F401  (registration)
 from anyshot.objectives.base import (
     OBJECTIVES,
     AdversarialObjective,
@@ -8,7 +9,6 @@ from anyshot.objectives.base import (
     make_objective,
     register_objective,
 )
-from anyshot.objectives import ebgan, wgan, wgan_gp  # noqa: F401  (registration)
 from anyshot.objectives.bias_elimination import (
     kmeans_prototypes,
     mean_prototype_distance,

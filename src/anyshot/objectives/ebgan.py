@@ -18,7 +18,12 @@ from typing import Any
 import torch
 
 from anyshot.nn.critic import CriticOutput
-from anyshot.objectives.base import AdversarialObjective, LossTerms, OptimizerSpec, register_objective
+from anyshot.objectives.base import (
+    AdversarialObjective,
+    LossTerms,
+    OptimizerSpec,
+    register_objective,
+)
 
 
 def pull_away_term(codes: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:

@@ -15,7 +15,12 @@ import torch
 from torch import nn
 
 from anyshot.nn.critic import CriticOutput
-from anyshot.objectives.base import AdversarialObjective, LossTerms, OptimizerSpec, register_objective
+from anyshot.objectives.base import (
+    AdversarialObjective,
+    LossTerms,
+    OptimizerSpec,
+    register_objective,
+)
 
 __all__ = ["WGAN", "wasserstein_critic_loss", "wasserstein_generator_loss"]
 
