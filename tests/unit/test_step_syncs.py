@@ -4,15 +4,13 @@ dispatched per step are recorded too (benchmarks/step_ops.py prints them)."""
 
 from __future__ import annotations
 
-from collections import Counter
-
 import numpy as np
 import pytest
-from torch.utils._python_dispatch import TorchDispatchMode
 
 from anyshot.data.synthetic import make_synthetic
 from anyshot.methods import make_method
 from anyshot.objectives import make_objective
+from tests.conftest import load_benchmark
 
 SYNC_OP = "aten._local_scalar_dense.default"
 
@@ -28,14 +26,8 @@ CASES = {
 }
 
 
-class OpCounter(TorchDispatchMode):
-    def __init__(self) -> None:
-        super().__init__()
-        self.ops: Counter[str] = Counter()
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        self.ops[str(func)] += 1
-        return func(*args, **(kwargs or {}))
+# The op counter of benchmarks/step_ops.py, which prints the same counts as a table.
+OpCounter = load_benchmark("step_ops").OpCounter
 
 
 @pytest.fixture(scope="module")
