@@ -77,7 +77,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu", help="cpu | cuda")
     parser.add_argument("--json", help="also write the table to this JSON file")
+    parser.add_argument("--fused-cpu-adam", action="store_true",
+                        help="fuse Adam on the CPU as on a GPU (the library fuses it on CUDA only)")
     args = parser.parse_args()
+    if args.fused_cpu_adam:
+        import anyshot.objectives.base as objectives_base
+
+        # Adam fused on the CPU too, as it is on a GPU (the CPU default reads its step count
+        # with .item(), which costs nothing on a CPU).
+        objectives_base.FUSED_DEVICES = ("cpu", "cuda")
     torch.set_num_threads(1)
     data = make_synthetic(n_classes=10, n_unseen=3, n_features=32, n_attributes=8,
                           samples_per_class=20, seed=0)
