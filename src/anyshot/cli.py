@@ -498,12 +498,6 @@ def evaluate(
         console.print(results_table(results, title=f"re-evaluated {run_dir}"))
 
 
-def _zero_shot_wording(summary: str) -> str:
-    """AnyShotData.summary reads "(shots per unseen class ~0)" for a zero-shot split; say so."""
-    return re.sub(r" \(shots per unseen class ~0\)", " (zero-shot: no samples of unseen classes)",
-                  summary)
-
-
 @command()
 def validate(
     manifest: Annotated[Path, typer.Argument(help="a YAML/JSON data manifest")],
@@ -522,7 +516,7 @@ def validate(
                 typer.echo(f"- {p}", err=True)
             raise typer.Exit(1)
         typer.echo(f"{manifest}: OK")
-        typer.echo(_zero_shot_wording(load_manifest(manifest).summary()))
+        typer.echo(load_manifest(manifest).summary())
 
 
 @command("example-data")

@@ -129,3 +129,10 @@ def test_minmax_scaling_uses_training_statistics_only():
     lo = d.X[d.trainval].min(0)
     span = d.X[d.trainval].max(0) - lo
     assert np.allclose(s.X[d.test_unseen], (d.X[d.test_unseen] - lo) / span, atol=1e-5)
+
+
+def test_summary_names_zero_shot_and_few_shot_splits():
+    d = make_synthetic(n_classes=6, n_unseen=2, n_features=4, n_attributes=3,
+                       samples_per_class=10, seed=0)
+    assert "(zero-shot: no samples of unseen classes)" in d.summary()
+    assert "(shots per unseen class ~2)" in d.with_shots(2).summary()

@@ -248,11 +248,13 @@ class AnyShotData:
 
     def summary(self) -> str:
         k = self.shots.size / max(self.unseen.size, 1)
+        shots = (f"shots per unseen class ~{k:g}" if self.shots.size
+                 else "zero-shot: no samples of unseen classes")
         return (
             f"{self.name}: {self.X.shape[0]} samples x {self.n_features} features, "
             f"{self.n_classes} classes x {self.n_attributes} attributes; "
             f"{self.seen.size} seen / {self.unseen.size} unseen; trainval {self.trainval.size}"
-            f" (shots per unseen class ~{k:g}), test_seen {self.test_seen.size}, "
+            f" ({shots}), test_seen {self.test_seen.size}, "
             f"test_unseen {self.test_unseen.size}"
         )
 
