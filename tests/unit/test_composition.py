@@ -74,13 +74,6 @@ def test_factorised_gaussian_skips_attributes_constant_over_training_classes() -
     torch.testing.assert_close(var, torch.tensor([[1.0]]))
 
 
-def test_factorised_gaussian_log_likelihood_matches_the_normal_density() -> None:
-    fg, A = _toy_fg()
-    x = torch.tensor([[7.0]])
-    ll = fg.log_likelihood(x, A[3:])  # N(7; 6.5, 1)
-    torch.testing.assert_close(ll, torch.tensor([[-0.5 * (0.25 + math.log(2 * math.pi))]]))
-
-
 def test_generator_with_a_prior_starts_as_the_prior() -> None:
     fg_method = make_method("clswgan", {"prior": "factorised-gaussian", "out": "none",
                                         "hidden": 8, "critic_hidden": 8, "epochs": 1,

@@ -26,8 +26,6 @@ generator (``prior: factorised-gaussian``), whose parts may then be trained furt
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 
@@ -106,10 +104,3 @@ class FactorisedGaussian(nn.Module):
         mean, var = self(a)
         eps = torch.randn(mean.shape, generator=rng, device=mean.device, dtype=mean.dtype)
         return mean + var.sqrt() * eps
-
-    def log_likelihood(self, x: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
-        """log N(x_i; mean(a_c), var(a_c)) for every sample i and attribute row c: (n, C)."""
-        mean, var = self(a)
-        inv = 1.0 / var
-        quad = x.square() @ inv.T - 2.0 * x @ (mean * inv).T + (mean.square() * inv).sum(1)
-        return -0.5 * (quad + (var.log().sum(1) + x.shape[1] * math.log(2 * math.pi)))
