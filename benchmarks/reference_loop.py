@@ -30,7 +30,7 @@ import torch
 
 import anyshot.methods.srwgan as srwgan_module
 from anyshot.methods.srwgan import SRWGAN, RefinementBatch
-from anyshot.utils import make_generator
+from anyshot.utils import stream_generator
 
 __all__ = ["LoopSRWGAN", "loop_class_means", "loop_mean_prototype_distance",
            "loop_nearest_prototype_distance"]
@@ -146,7 +146,7 @@ class LoopSRWGAN(SRWGAN):
     @torch.no_grad()
     def synthesize(self, classes, n_per_class, *, seed=None):
         """One generator call per class."""
-        rng = make_generator(self.seed + 1 if seed is None else seed, self.device)
+        rng = stream_generator(self.seed if seed is None else seed, "synthesis", self.device)
         self.generator_.eval()
         parts_x, parts_y = [], []
         for c in np.asarray(classes, dtype=np.int64):

@@ -12,6 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
 
+import numpy as np
 import torch
 
 from anyshot.errors import ConfigError
@@ -43,6 +44,26 @@ def make_generator(seed: int, device: torch.device) -> torch.Generator:
     g = torch.Generator(device=device)
     g.manual_seed(int(seed))
     return g
+
+
+#: What each random stream of a method's seed drives, in spawn order. Append new purposes at the
+#: end: the position of a purpose is its child index, so reordering would change every stream.
+RANDOM_STREAMS = ("training", "synthesis", "final_classifier", "pretraining", "kmeans")
+
+
+def stream_seed(seed: int, purpose: str) -> int:
+    """The 64-bit seed of the stream for ``purpose`` (one of :data:`RANDOM_STREAMS`): a child of
+    ``numpy.random.SeedSequence(seed).spawn``. Unlike offsets (seed + 1, seed + 11), children of
+    different seeds never coincide (seed 0's k-means is not seed 11's training)."""
+    if purpose not in RANDOM_STREAMS:
+        raise ValueError(f"unknown random stream {purpose!r}; known: {', '.join(RANDOM_STREAMS)}.")
+    children = np.random.SeedSequence(int(seed)).spawn(len(RANDOM_STREAMS))
+    return int(children[RANDOM_STREAMS.index(purpose)].generate_state(1, dtype=np.uint64)[0])
+
+
+def stream_generator(seed: int, purpose: str, device: torch.device) -> torch.Generator:
+    """A torch RNG on ``device`` for the ``purpose`` stream of ``seed`` (:func:`stream_seed`)."""
+    return make_generator(stream_seed(seed, purpose), device)
 
 
 @lru_cache(maxsize=1)

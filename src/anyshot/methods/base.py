@@ -52,7 +52,7 @@ from anyshot.nn.conditioning import start_from_prior
 from anyshot.nn.critic import CriticOutput
 from anyshot.objectives.attribute_consistency import AttributeConsistency
 from anyshot.objectives.base import AdversarialObjective, LossTerms, OptimizerSpec
-from anyshot.utils import make_generator, resolve_device
+from anyshot.utils import resolve_device, stream_generator, stream_seed
 
 __all__ = [
     "Batch",
@@ -437,7 +437,8 @@ class _SyntheticClassifier(Classifier):
 def _final_classifier(config: SynthesisConfig, seed: int, device: torch.device
                       ) -> SoftmaxClassifier | GaussianClassifier:
     if config.final_classifier == "softmax":
-        return SoftmaxClassifier(config.classifier, seed=seed + 1, device=device)
+        return SoftmaxClassifier(config.classifier, seed=stream_seed(seed, "final_classifier"),
+                                 device=device)
     return GaussianClassifier(shared=config.final_classifier == "gaussian-shared", device=device)
 
 
@@ -627,7 +628,7 @@ class GenerativeMethod(Method):
         epochs = cfg.epochs if epochs is None else int(epochs)
         dev = self.device
         torch_state = torch.random.get_rng_state()
-        self.rng_ = make_generator(self.seed, dev)
+        self.rng_ = stream_generator(self.seed, "training", dev)
         self.X_train_ = torch.as_tensor(np.asarray(X, dtype=np.float32), device=dev)
         self.y_train_ = torch.as_tensor(np.asarray(y, dtype=np.int64), device=dev)
         self.A_ = torch.as_tensor(np.asarray(attributes, dtype=np.float32), device=dev)
@@ -811,7 +812,7 @@ class GenerativeMethod(Method):
         self.A_ = tensors["attributes"].to(self.device)
         self.train_classes_ = tensors["train_classes"].to(self.device)
         self.feature_dim_ = int(tensors["feature_dim"])
-        self.rng_ = make_generator(self.seed, self.device)
+        self.rng_ = stream_generator(self.seed, "training", self.device)
         with torch.device(self.device):
             self._build(self.feature_dim_, int(self.A_.shape[1]))
         for prefix, module in self._modules().items():
@@ -838,22 +839,22 @@ class GenerativeMethod(Method):
                    ) -> tuple[torch.Tensor, torch.Tensor]:
         """``n_per_class`` features for each class in ``classes``, in one batched call.
 
-        Noise comes from its own generator (``seed``, default the method's seed + 1), so
-        synthesizing never disturbs the training random stream and the same request gives the
-        same features. Returns features (k * n, d) and their class indices (k * n,), on the
-        method's device.
+        Noise comes from the synthesis stream of ``seed`` (default the method's seed; see
+        :func:`anyshot.utils.stream_seed`), so synthesizing never disturbs the training random
+        stream and the same request gives the same features. Returns features (k * n, d) and
+        their class indices (k * n,), on the method's device.
         """
         if not hasattr(self, "generator_"):
             raise RuntimeError("call fit() before synthesize().")
         classes = np.asarray(classes, dtype=np.int64)
-        seed = self.seed + 1 if seed is None else int(seed)
+        seed = self.seed if seed is None else int(seed)
         cache = getattr(self, "_synthesis_cache", None)
         key = (classes.tobytes(), int(n_per_class), seed)
         if cache is not None and key in cache:
             return cache[key]
         cls = torch.as_tensor(classes, device=self.device)
         y = cls.repeat_interleave(int(n_per_class))
-        rng = make_generator(seed, self.device)
+        rng = stream_generator(seed, "synthesis", self.device)
         self.generator_.eval()
         with self._autocast():
             X = self._generate(self.A_[y], rng, train=False).float()

@@ -26,6 +26,7 @@ from anyshot.nn.critic import build_critic
 from anyshot.nn.generator import ConditionalGenerator
 from anyshot.nn.init import init_weights
 from anyshot.objectives.base import LossTerms
+from anyshot.utils import stream_seed
 
 
 @dataclass
@@ -75,7 +76,8 @@ class CLSWGAN(GenerativeMethod):
         lookup = torch.full((A.shape[0],), -1, dtype=torch.int64, device=X.device)
         lookup[train_classes] = torch.arange(train_classes.numel(), device=X.device)
         self.local_label_ = lookup
-        clf = SoftmaxClassifier(self.config.pretrain, seed=self.seed + 7, device=X.device)
+        clf = SoftmaxClassifier(self.config.pretrain, seed=stream_seed(self.seed, "pretraining"),
+                                device=X.device)
         clf.fit(X, lookup[y], int(train_classes.numel()))
         self.pretrained_: nn.Module = clf.model_.requires_grad_(False)
 

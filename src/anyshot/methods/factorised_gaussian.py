@@ -33,7 +33,7 @@ from anyshot.methods.base import (
     synthetic_classifier,
 )
 from anyshot.nn.factorised_gaussian import FactorisedGaussian
-from anyshot.utils import make_generator
+from anyshot.utils import stream_generator
 
 __all__ = ["FactorisedGaussianConfig", "FactorisedGaussianMethod"]
 
@@ -80,12 +80,13 @@ class FactorisedGaussianMethod(Method):
     def synthesize(self, classes: np.ndarray, n_per_class: int, *, seed: int | None = None
                    ) -> tuple[torch.Tensor, torch.Tensor]:
         """``n_per_class`` draws of each class's pooled Gaussian: features (k * n, d) and class
-        indices (k * n,); noise from ``seed`` (default the method's seed + 1)."""
+        indices (k * n,); noise from the synthesis stream of ``seed`` (default: the method's
+        seed)."""
         if not hasattr(self, "model_"):
             raise RuntimeError("call fit() before synthesize().")
         cls = torch.as_tensor(np.asarray(classes, dtype=np.int64), device=self.device)
         y = cls.repeat_interleave(int(n_per_class))
-        rng = make_generator(self.seed + 1 if seed is None else int(seed), self.device)
+        rng = stream_generator(self.seed if seed is None else int(seed), "synthesis", self.device)
         return self.model_.sample(self.A_[y], rng), y
 
     def reuse_synthesis(self) -> contextlib.AbstractContextManager:

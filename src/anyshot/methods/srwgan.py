@@ -70,7 +70,7 @@ from anyshot.objectives.semantic_alignment import (
     present_classes,
 )
 from anyshot.objectives.triplet_center import TripletCenterLoss
-from anyshot.utils import make_generator
+from anyshot.utils import stream_generator
 
 __all__ = ["RefinementBatch", "SRWGAN", "SRWGANConfig"]
 
@@ -230,7 +230,7 @@ class SRWGAN(GenerativeMethod):
         self.seen_attr_rep_ = A[train_classes].repeat_interleave(cfg.loss_syn_num, dim=0)
         if cfg.use_bias_elimination:
             self.prototypes_ = kmeans_prototypes(X, local, n_seen, cfg.n_prototypes,
-                                                 make_generator(self.seed + 11, X.device),
+                                                 stream_generator(self.seed, "kmeans", X.device),
                                                  cfg.kmeans_iters)
 
     def _batch(self) -> RefinementBatch:
