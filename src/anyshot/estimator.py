@@ -58,9 +58,9 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from anyshot.data.dataset import AnyShotData
 from anyshot.errors import DataError
+from anyshot.evaluation.final_classifier import Classifier
 from anyshot.io import atomic_write_text, load_tensors, read_json, save_tensors
 from anyshot.methods import Method, make_method
-from anyshot.methods.base import Classifier
 from anyshot.objectives import make_objective
 from anyshot.utils import check_param_values, limit_threads, network_width
 

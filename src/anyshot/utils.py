@@ -15,7 +15,7 @@ from typing import Any, Iterator
 import numpy as np
 import torch
 
-from anyshot.errors import ConfigError
+from anyshot.errors import ConfigError, reject_unknown_keys
 
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -223,3 +223,20 @@ def check_param_values(config: Any, where: str) -> None:
             raise ConfigError(f"{key} is {value}; it must be >= 0.")
         if f.name == "lr" and value <= 0:
             raise ConfigError(f"{key} is {value}; a learning rate must be > 0.")
+
+
+def config_from_dict(cls: type, params: dict[str, Any], where: str) -> Any:
+    """Build dataclass ``cls`` from ``params``; unknown keys are errors naming the valid ones."""
+    reject_unknown_keys(params, sorted(f.name for f in dataclasses.fields(cls)), where)
+    kwargs = dict(params)
+    for f in dataclasses.fields(cls):
+        value = kwargs.get(f.name)
+        if isinstance(value, dict):
+            default = (f.default_factory() if f.default_factory is not dataclasses.MISSING
+                       else f.default)
+            if dataclasses.is_dataclass(default):
+                kwargs[f.name] = config_from_dict(type(default), value, f"{where}.{f.name}")
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        raise ConfigError(f"bad value in {where}: {exc}") from exc

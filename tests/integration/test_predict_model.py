@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-import anyshot.methods.base
+import anyshot.methods.generative
 from anyshot import AnyShotClassifier
 from anyshot.cli import app
 from anyshot.config import load_config
@@ -31,7 +31,7 @@ def _no_training(monkeypatch) -> None:
     def refuse(*args, **kwargs):
         raise AssertionError("predict --model trained a generator")
 
-    monkeypatch.setattr(anyshot.methods.base.GenerativeMethod, "fit", refuse)
+    monkeypatch.setattr(anyshot.methods.generative.GenerativeMethod, "fit", refuse)
 
 
 def test_predict_model_matches_the_saved_estimator(tmp_path: Path, monkeypatch) -> None:

@@ -67,7 +67,7 @@ def test_switching_objective_brings_its_own_optimizer(preset):
     """Presets tune the optimizer of their objective only; --objective wgan gets RMSProp(5e-5)
     (the paper's), not a WGAN-GP learning rate; a flat lr still applies to any objective."""
     from anyshot.experiment import build_method
-    from anyshot.methods.base import optimizer_spec
+    from anyshot.training.step import optimizer_spec
 
     tuned = build_method(load_config(preset), seed=0)
     spec = optimizer_spec(tuned.config, tuned.objective)

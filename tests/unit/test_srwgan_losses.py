@@ -11,7 +11,6 @@ import torch
 
 from anyshot.data.synthetic import make_synthetic
 from anyshot.errors import ConfigError
-from anyshot.methods.base import CriticStep, GeneratorStep
 from anyshot.methods.srwgan import SRWGAN, SRWGANConfig
 from anyshot.nn.mapping import NonRedundantMapping
 from anyshot.nn.refinement import GaussianHead, SemanticRefinementGenerator
@@ -30,6 +29,7 @@ from anyshot.objectives.semantic_alignment import (
     mean_entropy,
 )
 from anyshot.objectives.triplet_center import TripletCenterLoss, other_labels
+from anyshot.training.step import CriticStep, GeneratorStep
 
 
 def gen(seed: int = 0) -> torch.Generator:

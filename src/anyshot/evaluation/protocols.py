@@ -32,7 +32,7 @@ given (the validation problem; the test sets only under ``test-selection``) and 
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 import numpy as np
 
@@ -40,7 +40,9 @@ from anyshot.data.dataset import AnyShotData
 from anyshot.errors import ConfigError
 from anyshot.evaluation.calibration import GAMMA_GRID, h_curve, log_softmax
 from anyshot.evaluation.metrics import harmonic_mean, per_class_accuracy
-from anyshot.methods.base import Method
+
+if TYPE_CHECKING:  # evaluation reads a method, it does not import the methods
+    from anyshot.methods.base import Method
 
 __all__ = ["PROTOCOLS", "TASKS", "evaluate", "metric_names", "selection_metric", "task_names",
            "PEEKING_PROTOCOLS"]

@@ -12,7 +12,8 @@ from anyshot.methods import (  # noqa: F401  (registration)
     factorised_gaussian,
     srwgan,
 )
-from anyshot.methods.base import METHODS, GenerativeMethod, Method, config_from_dict
+from anyshot.methods.base import METHODS, Method, config_from_dict
+from anyshot.methods.generative import GenerativeMethod
 from anyshot.objectives.base import AdversarialObjective
 
 

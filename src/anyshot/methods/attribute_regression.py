@@ -16,7 +16,8 @@ import numpy as np
 import torch
 from sklearn.linear_model import Ridge
 
-from anyshot.methods.base import Classifier, Method, register_method
+from anyshot.evaluation.final_classifier import Classifier
+from anyshot.methods.base import Method, register_method
 
 
 @dataclass

@@ -8,7 +8,7 @@ P(y | x; theta) pretrained on real seen features and then frozen:
 
 z ~ N(0, I) with as many dims as the attributes (the paper's choice) unless ``noise_dim`` is set.
 Unseen-class features are synthesized and a softmax classifier is trained on them
-(:class:`anyshot.methods.base.GenerativeMethod`).
+(:class:`anyshot.methods.generative.GenerativeMethod`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from anyshot.evaluation.classifier import ClassifierConfig, SoftmaxClassifier
-from anyshot.methods.base import GenerativeConfig, GenerativeMethod, GeneratorStep, register_method
+from anyshot.methods.base import GenerativeConfig, register_method
+from anyshot.methods.generative import GenerativeMethod, GeneratorStep
 from anyshot.nn.conditioning import semantic_input
 from anyshot.nn.critic import build_critic
 from anyshot.nn.generator import ConditionalGenerator

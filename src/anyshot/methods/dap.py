@@ -22,7 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from anyshot.methods.base import Classifier, Method, register_method
+from anyshot.evaluation.final_classifier import Classifier
+from anyshot.methods.base import Method, register_method
 
 
 @dataclass

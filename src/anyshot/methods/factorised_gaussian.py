@@ -21,17 +21,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from anyshot.methods.base import (
+from anyshot.evaluation.final_classifier import (
     Classifier,
-    Method,
     SynthesisConfig,
-    dap_state,
-    fit_dap,
-    load_dap,
-    register_method,
     restore_synthetic_classifier,
     synthetic_classifier,
 )
+from anyshot.methods.base import Method, dap_state, fit_dap, load_dap, register_method
 from anyshot.nn.factorised_gaussian import FactorisedGaussian
 from anyshot.utils import stream_generator
 

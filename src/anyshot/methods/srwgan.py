@@ -42,13 +42,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from anyshot.errors import ConfigError
-from anyshot.methods.base import (
-    CriticStep,
-    GenerativeConfig,
-    GenerativeMethod,
-    GeneratorStep,
-    register_method,
-)
+from anyshot.methods.base import GenerativeConfig, register_method
+from anyshot.methods.generative import CriticStep, GenerativeMethod, GeneratorStep
 from anyshot.nn.conditioning import semantic_input
 from anyshot.nn.critic import CriticOutput, build_critic
 from anyshot.nn.init import init_weights

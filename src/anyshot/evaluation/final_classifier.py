@@ -1,0 +1,174 @@
+"""The final classifier of feature-synthesizing methods, and the :class:`Classifier` contract.
+
+A method that synthesizes features (f-CLSWGAN, SRWGAN, the factorised Gaussian) is evaluated
+through one classifier built the same way: ``syn_num`` synthetic features per class lacking real
+data (one batched ``method.synthesize`` call) joined to the real samples, both mapped by
+``method.transform``, train a softmax (:mod:`anyshot.evaluation.classifier`) or Gaussian
+(:mod:`anyshot.evaluation.gaussian_classifier`) classifier, optionally multiplied by DAP's
+posterior. A method is read only through that surface (``config``, ``device``, ``seed``, ``A_``,
+``synthesize``, ``transform``, ``dap_``), so evaluation does not import the methods.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from anyshot.errors import ConfigError
+from anyshot.evaluation.classifier import ClassifierConfig, SoftmaxClassifier
+from anyshot.evaluation.gaussian_classifier import GaussianClassifier
+from anyshot.utils import stream_seed
+
+__all__ = ["Classifier", "FINAL_CLASSIFIERS", "SynthesisConfig", "restore_synthetic_classifier",
+           "synthetic_classifier"]
+
+
+class Classifier(ABC):
+    """A trained classifier over a fixed list of candidate classes."""
+
+    candidates: np.ndarray
+
+    @abstractmethod
+    def scores(self, X: np.ndarray) -> np.ndarray:
+        """(n, d) features -> (n, K) scores, one column per candidate (higher = more likely)."""
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """(n, d) features -> (n,) class indices (rows of the attribute table)."""
+        return self.candidates[np.argmax(self.scores(X), axis=1)]
+
+    def state_tensors(self) -> dict[str, torch.Tensor]:
+        """Weights of the classifier itself, if it has any beyond the method's (for saving)."""
+        return {}
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """(n, K) softmax of the scores (calibrated for the softmax classifier of generative
+        methods; a monotone normalisation of similarity scores for the others)."""
+        s = self.scores(X)
+        s = s - s.max(axis=1, keepdims=True)
+        e = np.exp(s)
+        return e / e.sum(axis=1, keepdims=True)
+
+
+FINAL_CLASSIFIERS = ("softmax", "gaussian", "gaussian-shared")
+
+
+@dataclass
+class SynthesisConfig:
+    """How a feature-synthesizing method builds its final classifier.
+
+    Attributes:
+        syn_num: synthetic features per class for the final classifier.
+        final_classifier: ``softmax`` (a linear softmax trained with Adam, ``classifier``
+            settings), ``gaussian`` (a diagonal Gaussian per class, closed form) or
+            ``gaussian-shared`` (one variance shared by all classes); see
+            :mod:`anyshot.evaluation.gaussian_classifier`.
+        dap_weight: w > 0 multiplies the classifier's posterior by DAP's attribute posterior to
+            the power w (scores: log p(c | x) + w log p_DAP(c | x)); DAP is fitted on the real
+            training features (:mod:`anyshot.methods.dap`).
+        classifier: the softmax classifier's training settings.
+    """
+
+    syn_num: int = 300
+    final_classifier: str = "softmax"
+    dap_weight: float = 0.0
+    classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
+
+    def __post_init__(self) -> None:
+        if self.final_classifier not in FINAL_CLASSIFIERS:
+            raise ConfigError(f"final_classifier {self.final_classifier!r} is unknown; choose one "
+                              f"of {', '.join(FINAL_CLASSIFIERS)}.")
+        if self.dap_weight < 0:
+            raise ConfigError(f"dap_weight must be >= 0, got {self.dap_weight}.")
+
+
+class _SyntheticClassifier(Classifier):
+    """The final classifier on the method's feature map, optionally times DAP's posterior."""
+
+    def __init__(self, candidates: np.ndarray, clf: SoftmaxClassifier | GaussianClassifier,
+                 transform: Callable[[torch.Tensor], torch.Tensor], device: torch.device,
+                 dap: Any = None, dap_weight: float = 0.0) -> None:
+        self.candidates = candidates
+        self.clf = clf
+        self.transform = transform
+        self.device = device
+        self.dap = dap
+        self.dap_weight = dap_weight
+
+    def state_tensors(self) -> dict[str, torch.Tensor]:
+        if isinstance(self.clf, GaussianClassifier):
+            return {f"classifier.{k}": v for k, v in self.clf.state_tensors().items()}
+        return {f"classifier.{k}": v for k, v in self.clf.model_.state_dict().items()}
+
+    @torch.no_grad()
+    def scores(self, X: np.ndarray) -> np.ndarray:
+        Xt = torch.as_tensor(np.asarray(X, dtype=np.float32), device=self.device)
+        logits = self.clf.logits(self.transform(Xt))
+        if self.dap is None or self.dap_weight == 0:
+            return logits.cpu().numpy()
+        dap = torch.as_tensor(self.dap.build_classifier(self.candidates, self.candidates)
+                              .scores(X), device=self.device, dtype=torch.float32)
+        out = torch.log_softmax(logits, 1) + self.dap_weight * torch.log_softmax(dap, 1)
+        return out.cpu().numpy()
+
+
+def _final_classifier(config: SynthesisConfig, seed: int, device: torch.device
+                      ) -> SoftmaxClassifier | GaussianClassifier:
+    if config.final_classifier == "softmax":
+        return SoftmaxClassifier(config.classifier, seed=stream_seed(seed, "final_classifier"),
+                                 device=device)
+    return GaussianClassifier(shared=config.final_classifier == "gaussian-shared", device=device)
+
+
+@torch.no_grad()
+def synthetic_classifier(method: Any, candidates: np.ndarray, synth_classes: np.ndarray,
+                         real_X: np.ndarray | None = None, real_y: np.ndarray | None = None
+                         ) -> Classifier:
+    """The final classifier of a synthesizing method over ``candidates``: ``config.syn_num``
+    synthetic features per class of ``synth_classes`` (one batched ``method.synthesize`` call)
+    joined to the real samples, both mapped by ``method.transform``."""
+    cfg = method.config
+    device = method.device
+    candidates = np.asarray(candidates, dtype=np.int64)
+    synth = np.asarray(synth_classes, dtype=np.int64)
+    parts_X: list[torch.Tensor] = []
+    parts_y: list[torch.Tensor] = []
+    if real_X is not None and len(real_X):
+        rx = torch.as_tensor(np.asarray(real_X, dtype=np.float32), device=device)
+        parts_X.append(method.transform(rx))
+        parts_y.append(torch.as_tensor(np.asarray(real_y, dtype=np.int64), device=device))
+    if synth.size:
+        sx, sy = method.synthesize(synth, cfg.syn_num)
+        parts_X.append(method.transform(sx))
+        parts_y.append(sy)
+    X = torch.cat(parts_X)
+    y = torch.cat(parts_y)
+    lookup = torch.full((int(method.A_.shape[0]),), -1, dtype=torch.int64, device=device)
+    lookup[torch.as_tensor(candidates, device=device)] = torch.arange(candidates.size,
+                                                                      device=device)
+    local = lookup[y]
+    if (local < 0).any():
+        raise ConfigError("real samples of classes outside the candidate set were given.")
+    with torch.enable_grad():
+        clf = _final_classifier(cfg, method.seed, device).fit(X, local, candidates.size)
+    return _SyntheticClassifier(candidates, clf, method.transform, device,
+                                getattr(method, "dap_", None), cfg.dap_weight)
+
+
+def restore_synthetic_classifier(method: Any, candidates: np.ndarray,
+                                 tensors: dict[str, torch.Tensor]) -> Classifier:
+    """Rebuild what :func:`synthetic_classifier` built from its saved ``state_tensors``."""
+    state = {k[len("classifier."):]: v for k, v in tensors.items() if k.startswith("classifier.")}
+    clf = _final_classifier(method.config, method.seed, method.device)
+    if isinstance(clf, GaussianClassifier):
+        clf.load_state_tensors(state)
+    else:
+        clf.model_ = nn.Linear(state["weight"].shape[1], state["weight"].shape[0]).to(method.device)
+        clf.model_.load_state_dict(state)
+    return _SyntheticClassifier(np.asarray(candidates, dtype=np.int64), clf, method.transform,
+                                method.device, getattr(method, "dap_", None),
+                                method.config.dap_weight)

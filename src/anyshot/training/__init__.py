@@ -1,0 +1,1 @@
+"""Pieces of adversarial training shared by the generative methods."""
