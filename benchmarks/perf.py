@@ -106,13 +106,13 @@ def run_case(spec: dict) -> dict:
     n_train = int(data.trainval.size)
     steps_per_epoch = math.ceil(n_train / B)
     epoch_no = int(getattr(method.config, "k", 0)) + 1  # every term of the method is on
-    method._train_epoch(epoch_no, 1)  # warm-up step (allocator, kernels)
+    method.trainer_.train_epoch(epoch_no, 1)  # warm-up step (allocator, kernels)
     _sync(dev)
     if spec.get("roofline"):
         return {**spec, **roofline_case(method, epoch_no, dev)}
     steps = spec.get("steps") or steps_per_epoch
     t0 = time.perf_counter()
-    method._train_epoch(epoch_no, steps)
+    method.trainer_.train_epoch(epoch_no, steps)
     _sync(dev)
     step_s = (time.perf_counter() - t0) / steps
     out = {**spec, "batch": B, "n_train": n_train, "steps_per_epoch": steps_per_epoch,
@@ -184,11 +184,11 @@ def roofline_case(method, epoch_no: int, device) -> dict:
     products' replay time (the faster of two)."""
     rec = _gemm_recorder()
     with rec:
-        method._train_epoch(epoch_no, 1)
+        method.trainer_.train_epoch(epoch_no, 1)
     step_s = math.inf
     for _ in range(2):  # the faster of two timed steps
         t0 = time.perf_counter()
-        method._train_epoch(epoch_no, 1)
+        method.trainer_.train_epoch(epoch_no, 1)
         _sync(device)
         step_s = min(step_s, time.perf_counter() - t0)
     replay_s = min(_replay_gemms(rec.calls, device) for _ in range(2))

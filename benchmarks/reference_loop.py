@@ -98,6 +98,14 @@ def _loop_helpers() -> Iterator[None]:
             setattr(srwgan_module, k, fn)
 
 
+def _looped(term):
+    """``term`` run with the loop helpers in place of the vectorized ones."""
+    def run(step):
+        with _loop_helpers():
+            return term(step)
+    return run
+
+
 class LoopSRWGAN(SRWGAN):
     """SRWGAN with per-class Python loops in batching, the generator terms and synthesis."""
 
@@ -117,7 +125,7 @@ class LoopSRWGAN(SRWGAN):
     def seen_attr_rep_(self, value: torch.Tensor) -> None:  # _prepare's precomputed copy is unused
         pass
 
-    def _batch(self) -> RefinementBatch:
+    def sample_batch(self) -> RefinementBatch:
         B, dev, rng = self.config.batch_size, self.device, self.rng_
         n_cls = self.sampled_classes_.numel()
         slots = torch.cat([torch.randperm(n_cls, generator=rng, device=dev)
@@ -139,9 +147,13 @@ class LoopSRWGAN(SRWGAN):
             yu = self.unseen_classes_
         return RefinementBatch(self.X_train_[idx], y, self.A_[y], yu, self.A_[yu])
 
-    def _generator_terms(self, step):
+    def generate_for_training(self, batch, epoch):
         with _loop_helpers():
-            return super()._generator_terms(step)
+            return super().generate_for_training(batch, epoch)
+
+    def _build(self, feature_dim: int, attr_dim: int) -> None:
+        super()._build(feature_dim, attr_dim)
+        self.generator_terms_ = tuple(_looped(term) for term in self.generator_terms_)
 
     @torch.no_grad()
     def synthesize(self, classes, n_per_class, *, seed=None):
@@ -151,7 +163,7 @@ class LoopSRWGAN(SRWGAN):
         parts_x, parts_y = [], []
         for c in np.asarray(classes, dtype=np.int64):
             a = self.A_[int(c)].repeat(int(n_per_class), 1)
-            parts_x.append(self._generate(a, rng, train=False))
+            parts_x.append(self.generate(a, rng))
             parts_y.append(torch.full((int(n_per_class),), int(c), dtype=torch.int64,
                                       device=self.device))
         self.generator_.train()

@@ -21,7 +21,6 @@ import json
 import math
 from collections import Counter
 
-import numpy as np
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
@@ -54,11 +53,10 @@ class OpCounter(TorchDispatchMode):
 
 
 def count_fit(method: str, objective: str, epochs: int, data, device: str) -> Counter[str]:
-    tv = data.trainval
     m = make_method(method, {**CONFIGS[method], "epochs": epochs},
                     objective=make_objective(objective), device=device, seed=0)
     with OpCounter() as counter:
-        m.fit(data.X[tv], data.y[tv], data.attributes, np.unique(data.y[tv]))
+        m.fit(data)
     return counter.ops
 
 

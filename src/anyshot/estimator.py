@@ -316,7 +316,7 @@ class AnyShotClassifier(ClassifierMixin, BaseEstimator):
         self.seen_ = seen
         self.unseen_ = unseen
         with self._threads():
-            self.method_.fit(Xs, y_idx, A, np.unique(y_idx))
+            self.method_.fit(data)
             self._make_classifier(Xs, y_idx)
         self.shots_ = int(data.shots.size)
         return self

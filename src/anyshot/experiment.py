@@ -44,8 +44,8 @@ from anyshot.evaluation.protocols import (
 from anyshot.evaluation.results import RunResult
 from anyshot.io import atomic_write_text
 from anyshot.methods import Method, make_method
-from anyshot.methods.base import StopTraining
 from anyshot.objectives import make_objective
+from anyshot.training.trainer import StopTraining
 from anyshot.utils import git_revision, resolve_device
 
 __all__ = ["prepare_data", "build_method", "fold_seeds", "validation_views", "run_seed",
@@ -74,13 +74,10 @@ def build_method(config: ExperimentConfig, seed: int) -> Method:
 def _fit(method: Method, data: AnyShotData, epochs: int | None, on_epoch=None,
          checkpoint: tuple[Checkpointer, Callable[[], dict], Callable[[dict], None]] | None = None
          ) -> Method:
-    tv = data.trainval
-    classes = np.unique(data.y[tv])
     kwargs = {}
     if checkpoint is not None and method.iterative:
         kwargs = dict(zip(("checkpointer", "checkpoint_state", "on_restore"), checkpoint))
-    return method.fit(data.X[tv], data.y[tv], data.attributes, classes, epochs=epochs,
-                      on_epoch=on_epoch, **kwargs)
+    return method.fit(data, epochs=epochs, on_epoch=on_epoch, **kwargs)
 
 
 def _checkpoint(save_dir: Path | None, name: str, every: int, state: dict[str, Any]):

@@ -77,9 +77,8 @@ def test_refuses_to_overwrite_a_run(tmp_path):
 
 def _train(cfg, epochs, ck):
     data = prepare_data(cfg)
-    tv = data.trainval
     m = build_method(cfg, 0)
-    return m.fit(data.X[tv], data.y[tv], data.attributes, data.seen, epochs=epochs, checkpointer=ck)
+    return m.fit(data, epochs=epochs, checkpointer=ck)
 
 
 def test_corrupt_checkpoint_is_reported_and_previous_kept(tmp_path):
@@ -105,7 +104,7 @@ def test_nan_loss_stops_with_loss_and_epoch_and_keeps_last_good_checkpoint(tmp_p
     cfg = load_config("clswgan/synthetic", {**OVERRIDES, "method.params.hidden": 32,
                                              "method.params.critic_hidden": 32})
     from anyshot.methods.clswgan import CLSWGAN
-    original = CLSWGAN._generator_terms
+    original = CLSWGAN._classification
 
     def poisoned(self, step):
         terms = original(self, step)
@@ -114,7 +113,7 @@ def test_nan_loss_stops_with_loss_and_epoch_and_keeps_last_good_checkpoint(tmp_p
             return type(terms)(nan, {"cls_loss": nan.detach()})
         return terms
 
-    monkeypatch.setattr(CLSWGAN, "_generator_terms", poisoned)
+    monkeypatch.setattr(CLSWGAN, "_classification", poisoned)
     ck = Checkpointer(tmp_path, every=1, keep=5)
     with pytest.raises(TrainingDivergedError, match=r"cls_loss.*epoch 3"):
         _train(cfg, 5, ck)

@@ -79,8 +79,7 @@ def test_test_selection_is_labelled_as_peeking():
 def test_save_load_round_trip_predicts_identically(tmp_path, clswgan_fixed):
     cfg, data, _ = clswgan_fixed
     method = experiment.build_method(cfg, seed=0)
-    tv = data.trainval
-    method.fit(data.X[tv], data.y[tv], data.attributes, data.seen, epochs=2)
+    method.fit(data, epochs=2)
     method.save(tmp_path / "m")
     loaded = Method.load(tmp_path / "m")
     X = data.X[data.test_unseen]

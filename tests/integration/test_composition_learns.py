@@ -42,8 +42,7 @@ def test_factorised_gaussian_saves_and_loads(tmp_path: Path, params: dict) -> No
     overrides = {f"method.params.{k}": v for k, v in params.items()}
     cfg = load_config("factorised-gaussian/synthetic", {**overrides, "device": "cpu"})
     data = prepare_data(cfg)
-    m = build_method(cfg, 0).fit(data.X[data.trainval], data.y[data.trainval], data.attributes,
-                                 data.seen)
+    m = build_method(cfg, 0).fit(data)
     before = evaluate(m, data, ["zsl", "gzsl"])
     m.save(tmp_path)
     again = Method.load(tmp_path)

@@ -63,8 +63,7 @@ def test_trains_with_other_objectives(objective):
     cfg = load_config("srwgan/synthetic", {**SHORT, "objective.name": objective})
     data = prepare_data(cfg)
     method = build_method(cfg, seed=0)
-    tv = data.trainval
-    method.fit(data.X[tv], data.y[tv], data.attributes, data.seen)
+    method.fit(data)
     assert method.critic_.kind == method.objective.critic_kind
     assert all(math.isfinite(v) for v in method.history_[-1].values())
     pred = method.build_classifier(data.unseen, data.unseen).predict(data.X[data.test_unseen])
@@ -75,7 +74,7 @@ def test_save_load_round_trip_predicts_identically(tmp_path, srwgan_fixed):
     cfg, data, _ = srwgan_fixed
     method = build_method(cfg, seed=0)
     tv = data.trainval
-    method.fit(data.X[tv], data.y[tv], data.attributes, data.seen, epochs=2)
+    method.fit(data, epochs=2)
     method.save(tmp_path / "m")
     loaded = Method.load(tmp_path / "m")
     saved, again = method.state_tensors(), loaded.state_tensors()
@@ -96,12 +95,10 @@ def test_save_load_round_trip_predicts_identically(tmp_path, srwgan_fixed):
 def test_resumed_training_equals_uninterrupted(tmp_path):
     cfg = load_config("srwgan/synthetic", {**SHORT, "method.params.epochs": 4})
     data = prepare_data(cfg)
-    tv = data.trainval
-    args = (data.X[tv], data.y[tv], data.attributes, data.seen)
-    full = build_method(cfg, 0).fit(*args, checkpointer=Checkpointer(tmp_path / "a", every=2))
+    full = build_method(cfg, 0).fit(data, checkpointer=Checkpointer(tmp_path / "a", every=2))
     ck = Checkpointer(tmp_path / "b", every=2)
-    build_method(cfg, 0).fit(*args, epochs=2, checkpointer=ck)          # "interrupted" at 2
-    resumed = build_method(cfg, 0).fit(*args, epochs=4, checkpointer=ck)
+    build_method(cfg, 0).fit(data, epochs=2, checkpointer=ck)          # "interrupted" at 2
+    resumed = build_method(cfg, 0).fit(data, epochs=4, checkpointer=ck)
     assert resumed.history_ == full.history_
     assert resumed.multiplier_.beta == full.multiplier_.beta > 0.0
     a, b = full.state_tensors(), resumed.state_tensors()

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from anyshot.data.dataset import AnyShotData
 from anyshot.data.tep import _windows
 from anyshot.errors import ConfigError
 from anyshot.evaluation.gaussian_classifier import GaussianClassifier
@@ -74,6 +75,12 @@ def test_factorised_gaussian_skips_attributes_constant_over_training_classes() -
     torch.testing.assert_close(var, torch.tensor([[1.0]]))
 
 
+def _split(X: np.ndarray, y: np.ndarray, A: np.ndarray) -> AnyShotData:
+    """Every sample for training, classes 0-2 seen, 3 unseen."""
+    return AnyShotData.create(X, y, A, seen=[0, 1, 2], unseen=[3], trainval=np.arange(len(y)),
+                              test_seen=[], test_unseen=[])
+
+
 def test_generator_with_a_prior_starts_as_the_prior() -> None:
     fg_method = make_method("clswgan", {"prior": "factorised-gaussian", "out": "none",
                                         "hidden": 8, "critic_hidden": 8, "epochs": 1,
@@ -82,7 +89,7 @@ def test_generator_with_a_prior_starts_as_the_prior() -> None:
     y = np.array([0, 0, 1, 1, 2, 2])
     A = np.array([[1, 0], [0, 1], [0, 0], [1, 1]], dtype=np.float32)
     fg_method.config.lr = 0.0  # no update: G must still be exactly the prior
-    fg_method.fit(X, y, A, np.array([0, 1, 2]), epochs=1)
+    fg_method.fit(_split(X, y, A), epochs=1)
     feats, labels = fg_method.synthesize(np.array([3]), 4000, seed=0)
     assert abs(float(feats.mean()) - 6.5) < 0.1 and abs(float(feats.var()) - 1.0) < 0.1
     assert labels.unique().tolist() == [3]
@@ -186,5 +193,5 @@ def test_consistency_heads_feed_generation_with_the_switch_on() -> None:
     X = np.random.default_rng(0).normal(size=(12, 3)).astype(np.float32)
     y = np.repeat([0, 1, 2], 4)
     A = np.array([[1, 0], [0, 1], [1, 1], [0, 0]], dtype=np.float32)
-    m.fit(X, y, A, np.array([0, 1, 2]), epochs=1)
+    m.fit(_split(X, y, A), epochs=1)
     assert "attr_consistency" in m.history_[0]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from anyshot.config import load_config
@@ -18,8 +17,7 @@ def history(**params):
     data = make_synthetic(n_classes=6, n_unseen=2, n_features=8, n_attributes=5,
                           samples_per_class=10, seed=0)
     m = make_method("clswgan", {**TINY, **params}, seed=0)
-    m.fit(data.X[data.trainval], data.y[data.trainval], data.attributes,
-          np.unique(data.y[data.trainval]))
+    m.fit(data)
     return m
 
 

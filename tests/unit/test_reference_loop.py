@@ -52,11 +52,11 @@ def test_loop_srwgan_trains_and_synthesizes_per_class(ref):
     cfg = SRWGANConfig(epochs=2, batch_size=32, nz=8, latent=8, hidden=16, syn_num=5, k=0)
     m = ref.LoopSRWGAN(cfg, seed=0)
     tv = data.trainval
-    m.fit(data.X[tv], data.y[tv], data.attributes, np.unique(data.y[tv]))
+    m.fit(data)
     assert len(m.history_) == 2
     assert all(np.isfinite(v) for row in m.history_ for v in row.values())
     # The loop batch really is class-balanced: every seen class in a batch of 32.
-    batch = m._batch()
+    batch = m.sample_batch()
     assert set(batch.y.tolist()) == set(np.unique(data.y[tv]).tolist())
     X, y = m.synthesize(data.unseen, 5)
     assert X.shape == (10, 16) and y.tolist() == np.repeat(data.unseen, 5).tolist()

@@ -14,6 +14,7 @@ from anyshot.errors import ConfigError
 from anyshot.methods.srwgan import SRWGAN, SRWGANConfig
 from anyshot.nn.mapping import NonRedundantMapping
 from anyshot.nn.refinement import GaussianHead, SemanticRefinementGenerator
+from anyshot.objectives.base import LossTerms
 from anyshot.objectives.bias_elimination import (
     kmeans_prototypes,
     mean_prototype_distance,
@@ -238,14 +239,13 @@ def tiny_method(**overrides) -> tuple[SRWGAN, object]:
     cfg = SRWGANConfig(epochs=0, batch_size=16, nz=4, latent=6, hidden=16, k=0, loss_syn_num=3,
                        n_prototypes=2, **overrides)
     m = SRWGAN(cfg, seed=0)
-    tv = data.trainval
-    m.fit(data.X[tv], data.y[tv], data.attributes, np.unique(data.y[tv]))
+    m.fit(data)
     return m, data
 
 
 def test_class_balanced_batch_and_parallel_unseen_batch():
     m, data = tiny_method()
-    batch = m._batch()
+    batch = m.sample_batch()
     n_seen = m.train_classes_.numel()
     assert n_seen == 4 and batch.x.shape == (16, 8)
     counts = torch.bincount(m.seen_local_[batch.y], minlength=n_seen)
@@ -263,7 +263,7 @@ def test_no_unseen_classes_skips_unseen_terms():
                           samples_per_class=20, shots=3, seed=0)
     cfg = SRWGANConfig(epochs=1, batch_size=16, nz=4, latent=6, hidden=16, k=0, loss_syn_num=3)
     m = SRWGAN(cfg, seed=0)
-    m.fit(data.X, data.y, data.attributes, np.arange(5))            # every class is trained
+    m.fit(data)                               # the unseen class has shots: every class is trained
     assert m.unseen_classes_.numel() == 0
     logs = m.history_[-1]
     assert "gram_alignment" not in logs and "ubc1" not in logs and "sbc1" in logs
@@ -271,6 +271,12 @@ def test_no_unseen_classes_skips_unseen_terms():
 
 def _grads(module: torch.nn.Module) -> list[bool]:
     return [p.grad is not None and bool(p.grad.abs().sum() > 0) for p in module.parameters()]
+
+
+def _total(terms, step) -> LossTerms:
+    """The terms of a step summed, with all their logs."""
+    parts = [t for t in (term(step) for term in terms) if t is not None]
+    return LossTerms(sum(t.loss for t in parts), {k: v for t in parts for k, v in t.logs.items()})
 
 
 def _zero(m: SRWGAN) -> None:
@@ -281,12 +287,12 @@ def _zero(m: SRWGAN) -> None:
 def test_critic_terms_train_the_mapping_and_centres_not_the_generator():
     m, _ = tiny_method()
     _zero(m)
-    batch = m._batch()
+    batch = m.sample_batch()
     with torch.no_grad():
-        fake = m._generate(batch.a, m.rng_, train=True)
-    m.multiplier_.beta = 1.0
-    step = CriticStep(batch, fake, m._critic(batch.x, batch.a), m._critic(fake, batch.a))
-    m._critic_terms(step).loss.backward()
+        fake = m.generate(batch.a, m.rng_)
+    m.multiplier_.beta = torch.tensor(1.0)
+    step = CriticStep(batch, fake, m.critic_view(batch.x, batch.a), m.critic_view(fake, batch.a))
+    _total(m.critic_terms_, step).loss.backward()
     assert all(_grads(m.critic_.encoder)) and all(_grads(m.centers_))
     assert not any(_grads(m.generator_)) and not any(_grads(m.bilinear_))
     # The centre loss alone reaches M's encoder and the centres, never M's score head.
@@ -300,10 +306,10 @@ def test_critic_terms_train_the_mapping_and_centres_not_the_generator():
 def test_generator_terms_train_the_generator_and_bilinear_maps_not_the_mapping():
     m, _ = tiny_method()
     _zero(m)
-    batch = m._batch()
-    fake, generation = m._generate_for_training(batch.a, m.rng_)
-    step = GeneratorStep(batch, fake, generation, m._critic_for_generator(fake, batch.a), epoch=1)
-    terms = m._generator_terms(step)
+    batch = m.sample_batch()
+    fake, generation = m.generate_for_training(batch, epoch=1)
+    step = GeneratorStep(batch, fake, generation, m.generator_view(fake, batch.a), epoch=1)
+    terms = _total(m.generator_terms_, step)
     assert {"cls_loss", "proto_sample", "proto_mean", "sbc1", "ubc1", "sbc2",
             "gram_alignment"} <= set(terms.logs)
     terms.loss.backward()
@@ -314,7 +320,7 @@ def test_generator_terms_train_the_generator_and_bilinear_maps_not_the_mapping()
 def test_each_generator_term_reaches_only_its_own_head():
     m, _ = tiny_method()
     G = m.generator_
-    batch = m._batch()
+    batch = m.sample_batch()
     y = m.seen_local_[batch.y]
     yu = m.unseen_local_[batch.y_unseen]
     out = G(batch.a, m.rng_)
@@ -339,9 +345,9 @@ def test_each_generator_term_reaches_only_its_own_head():
 
 def test_generator_adversarial_loss_reads_the_mean_code():
     m, _ = tiny_method()
-    batch = m._batch()
+    batch = m.sample_batch()
     x = batch.x
-    out = m._critic_for_generator(x, batch.a)
+    out = m.generator_view(x, batch.a)
     code = m.critic_.encode(x)
     expected = m.critic_.head(torch.cat([code.mu, batch.a], 1)).squeeze(1)
     assert torch.allclose(out.score, expected)

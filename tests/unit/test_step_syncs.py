@@ -4,7 +4,6 @@ dispatched per step are recorded too (benchmarks/step_ops.py prints them)."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from anyshot.data.synthetic import make_synthetic
@@ -41,16 +40,16 @@ def data():
 def test_training_steps_make_no_host_sync(case, objective, data, record_property, monkeypatch):
     # Adam fused as on a GPU (the CPU default reads its step count with .item()).
     monkeypatch.setattr("anyshot.objectives.base.FUSED_DEVICES", ("cpu", "cuda"))
-    tv = data.trainval
     m = make_method(case.split("-")[0], {**CASES[case], "epochs": 0},
                     objective=make_objective(objective), seed=0)
-    m.fit(data.X[tv], data.y[tv], data.attributes, np.unique(data.y[tv]))  # builds, trains nothing
-    m._critic_step(), m._generator_step(1)  # optimizer state exists from here on
+    m.fit(data)  # builds, trains nothing
+    trainer = m.trainer_
+    trainer.critic_step(), trainer.generator_step(1)  # optimizer state exists from here on
     steps = 3
     with OpCounter() as counter:
         for _ in range(steps):
             for _ in range(m.config.critic_iter):
-                m._critic_step()
-            m._generator_step(1)
+                trainer.critic_step()
+            trainer.generator_step(1)
     assert counter.ops[SYNC_OP] == 0, f"{counter.ops[SYNC_OP]} host syncs in {steps} steps"
     record_property("ops_per_step", sum(counter.ops.values()) / steps)

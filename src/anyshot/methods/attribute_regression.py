@@ -17,7 +17,7 @@ import torch
 from sklearn.linear_model import Ridge
 
 from anyshot.evaluation.final_classifier import Classifier
-from anyshot.methods.base import Method, register_method
+from anyshot.methods.base import Method, TrainingSet, register_method
 
 
 @dataclass
@@ -53,10 +53,11 @@ class AttributeRegression(Method):
     iterative = False
     config: AttributeRegressionConfig
 
-    def fit(self, X, y, attributes, train_classes, *, epochs=None, on_epoch=None):
-        self.attributes_ = np.asarray(attributes, dtype=np.float64)
+    def fit(self, data, *, epochs=None, on_epoch=None):
+        train = TrainingSet.of(data)
+        self.attributes_ = np.asarray(train.attributes, dtype=np.float64)
         self.ridge_ = Ridge(alpha=self.config.alpha, fit_intercept=self.config.fit_intercept)
-        self.ridge_.fit(np.asarray(X, dtype=np.float64), self.attributes_[np.asarray(y)])
+        self.ridge_.fit(np.asarray(train.X, dtype=np.float64), self.attributes_[train.y])
         return self
 
     def state_tensors(self) -> dict[str, torch.Tensor]:

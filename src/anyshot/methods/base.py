@@ -3,11 +3,14 @@
 A method learns from the training samples of a split and then builds a classifier over any set
 of candidate classes:
 
-    method.fit(X, y, attributes, train_classes, epochs=..., on_epoch=...)
-    clf = method.build_classifier(candidates, real_X, real_y)   # -> Classifier
+    method.fit(data, epochs=..., on_epoch=...)          # data: AnyShotData, trains on trainval
+    clf = method.build_classifier(candidates, synth_classes, real_X, real_y)   # -> Classifier
     clf.predict(X) -> class indices (rows of the attribute table)
 
-Generative methods share one adversarial training loop (:mod:`anyshot.methods.generative`);
+A method reads the split it is given (:class:`TrainingSet`: the training samples, the classes
+that have them and the split's classes that have none); it never guesses the split from arrays.
+Generative methods (:mod:`anyshot.methods.generative`) are trained by
+:class:`anyshot.training.trainer.Trainer`;
 their hyperparameters start from :class:`GenerativeConfig` here, and their final classifier is
 :mod:`anyshot.evaluation.final_classifier`'s.
 """
@@ -19,16 +22,18 @@ import json
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 import torch
 
+from anyshot.data.dataset import AnyShotData
 from anyshot.errors import ConfigError
 from anyshot.evaluation.final_classifier import Classifier, SynthesisConfig
 from anyshot.io import atomic_write_text, load_tensors, read_json, save_tensors
 from anyshot.objectives.base import AdversarialObjective
 from anyshot.training.step import AMP_MODES, PRECISIONS, OptimizerSettings, optimizer_settings
+from anyshot.training.trainer import EpochCallback, StopTraining
 from anyshot.utils import config_from_dict, resolve_device
 
 __all__ = [
@@ -39,16 +44,37 @@ __all__ = [
     "Method",
     "METHODS",
     "StopTraining",
+    "TrainingSet",
     "config_from_dict",
     "register_method",
 ]
 
-EpochCallback = Callable[[int, dict[str, float]], None]
 
+class TrainingSet(NamedTuple):
+    """What a method learns from, read off a split (:meth:`of`).
 
-class StopTraining(Exception):
-    """Raised by an ``on_epoch`` callback to end training after the current epoch (early
-    stopping); ``fit`` returns normally, with the state of that epoch."""
+    Attributes:
+        X: (n, d) float32 training features (the split's ``trainval``).
+        y: (n,) int64 their class indices (rows of ``attributes``).
+        attributes: (C, m) the class-attribute table.
+        train_classes: sorted classes with training samples (seen classes, and the unseen
+            classes' shots in few-shot splits).
+        unseen_classes: sorted classes of the split with no training sample (the zero-shot
+            targets whose attributes a method may read); empty in few-shot splits.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    attributes: np.ndarray
+    train_classes: np.ndarray
+    unseen_classes: np.ndarray
+
+    @classmethod
+    def of(cls, data: AnyShotData) -> "TrainingSet":
+        tv = data.trainval
+        y = data.y[tv]
+        train = np.unique(y)
+        return cls(data.X[tv], y, data.attributes, train, np.setdiff1d(data.unseen, train))
 
 
 class Method(ABC):
@@ -66,13 +92,12 @@ class Method(ABC):
         self.seed = int(seed)
 
     @abstractmethod
-    def fit(self, X: np.ndarray, y: np.ndarray, attributes: np.ndarray,
-            train_classes: np.ndarray, *, epochs: int | None = None,
+    def fit(self, data: AnyShotData, *, epochs: int | None = None,
             on_epoch: EpochCallback | None = None) -> "Method":
-        """Learn from training features X (n, d), labels y (n,) and the attribute table (C, m).
+        """Learn from the training samples of ``data`` (its ``trainval``) and its split
+        (:class:`TrainingSet`); the test samples are never read.
 
-        ``train_classes`` are the classes with real training samples; ``on_epoch(epoch, logs)``
-        is called after every epoch (epochs count from 1).
+        ``on_epoch(epoch, logs)`` is called after every epoch (epochs count from 1).
         """
 
     @abstractmethod
@@ -211,14 +236,13 @@ class GenerativeConfig(SynthesisConfig):
         self.optimizer = optimizer_settings(self.optimizer)
 
 
-def fit_dap(method: "Method", X: np.ndarray, y: np.ndarray, attributes: np.ndarray,
-            train_classes: np.ndarray) -> Any:
+def fit_dap(method: "Method", data: AnyShotData) -> Any:
     """DAP on the real training features when ``method.config.dap_weight > 0``, else ``None``."""
     if method.config.dap_weight <= 0:
         return None
     from anyshot.methods.dap import DAP
 
-    return DAP(seed=method.seed).fit(X, y, attributes, train_classes)
+    return DAP(seed=method.seed).fit(data)
 
 
 def dap_state(dap: Any) -> dict[str, torch.Tensor]:

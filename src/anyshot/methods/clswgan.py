@@ -20,13 +20,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from anyshot.evaluation.classifier import ClassifierConfig, SoftmaxClassifier
-from anyshot.methods.base import GenerativeConfig, register_method
-from anyshot.methods.generative import GenerativeMethod, GeneratorStep
+from anyshot.methods.base import GenerativeConfig, TrainingSet, register_method
+from anyshot.methods.generative import GenerativeMethod
 from anyshot.nn.conditioning import semantic_input
 from anyshot.nn.critic import build_critic
 from anyshot.nn.generator import ConditionalGenerator
 from anyshot.nn.init import init_weights
 from anyshot.objectives.base import LossTerms
+from anyshot.training.step import GeneratorStep
 from anyshot.utils import stream_seed
 
 
@@ -66,22 +67,25 @@ class CLSWGAN(GenerativeMethod):
                                     cfg.critic_hidden)
         init_weights(self.generator_, self.rng_)
         init_weights(self.critic_, self.rng_)
+        self.generator_terms_ = (self._classification,)
 
-    def _generate(self, a: torch.Tensor, rng: torch.Generator, *, train: bool) -> torch.Tensor:
+    def generate(self, a: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
         z = torch.randn(a.shape[0], self.generator_.noise_dim, generator=rng,
                         device=a.device)
         return self.generator_(z, a, rng)
 
-    def _prepare(self, X, y, A, train_classes) -> None:
+    def _prepare(self, train: TrainingSet) -> None:
         # Pretrained classifier over the training classes; local label = rank in train_classes.
-        lookup = torch.full((A.shape[0],), -1, dtype=torch.int64, device=X.device)
-        lookup[train_classes] = torch.arange(train_classes.numel(), device=X.device)
+        X, classes = self.X_train_, self.train_classes_
+        lookup = torch.full((self.A_.shape[0],), -1, dtype=torch.int64, device=X.device)
+        lookup[classes] = torch.arange(classes.numel(), device=X.device)
         self.local_label_ = lookup
         clf = SoftmaxClassifier(self.config.pretrain, seed=stream_seed(self.seed, "pretraining"),
                                 device=X.device)
-        clf.fit(X, lookup[y], int(train_classes.numel()))
+        clf.fit(X, lookup[self.y_train_], int(classes.numel()))
         self.pretrained_: nn.Module = clf.model_.requires_grad_(False)
 
-    def _generator_terms(self, step: GeneratorStep) -> LossTerms:
+    def _classification(self, step: GeneratorStep) -> LossTerms:
+        """beta * CE(P(y | G(z, a); theta), y) with the frozen pretrained classifier theta."""
         ce = F.cross_entropy(self.pretrained_(step.fake), self.local_label_[step.batch.y])
         return LossTerms(self.config.cls_weight * ce, {"cls_loss": ce.detach()})

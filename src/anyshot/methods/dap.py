@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from anyshot.evaluation.final_classifier import Classifier
-from anyshot.methods.base import Method, register_method
+from anyshot.methods.base import Method, TrainingSet, register_method
 
 
 @dataclass
@@ -67,10 +67,11 @@ class DAP(Method):
         t = A.mean(0, keepdims=True) if self.config.threshold is None else self.config.threshold
         return (A > t).astype(np.float64)
 
-    def fit(self, X, y, attributes, train_classes, *, epochs=None, on_epoch=None):
-        X = np.asarray(X, dtype=np.float64)
-        self.binary_ = self._binarise(np.asarray(attributes, dtype=np.float64))
-        S = self.binary_[np.asarray(y)]  # (n, K) sample attributes
+    def fit(self, data, *, epochs=None, on_epoch=None):
+        train = TrainingSet.of(data)
+        X = np.asarray(train.X, dtype=np.float64)
+        self.binary_ = self._binarise(np.asarray(train.attributes, dtype=np.float64))
+        S = self.binary_[train.y]  # (n, K) sample attributes
         eps = self.config.var_smoothing * X.var(0).max()
         stats = []
         for W in (S, 1.0 - S):  # a_k = 1, then a_k = 0

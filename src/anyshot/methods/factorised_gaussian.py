@@ -27,7 +27,14 @@ from anyshot.evaluation.final_classifier import (
     restore_synthetic_classifier,
     synthetic_classifier,
 )
-from anyshot.methods.base import Method, dap_state, fit_dap, load_dap, register_method
+from anyshot.methods.base import (
+    Method,
+    TrainingSet,
+    dap_state,
+    fit_dap,
+    load_dap,
+    register_method,
+)
 from anyshot.nn.factorised_gaussian import FactorisedGaussian
 from anyshot.utils import stream_generator
 
@@ -58,15 +65,16 @@ class FactorisedGaussianMethod(Method):
     iterative = False
     config: FactorisedGaussianConfig
 
-    def fit(self, X, y, attributes, train_classes, *, epochs=None, on_epoch=None):
+    def fit(self, data, *, epochs=None, on_epoch=None):
         dev = self.device
-        self.A_ = torch.as_tensor(np.asarray(attributes, dtype=np.float32), device=dev)
-        Xt = torch.as_tensor(np.asarray(X, dtype=np.float32), device=dev)
-        yt = torch.as_tensor(np.asarray(y, dtype=np.int64), device=dev)
+        train = TrainingSet.of(data)
+        self.A_ = torch.as_tensor(np.asarray(train.attributes, dtype=np.float32), device=dev)
+        Xt = torch.as_tensor(np.asarray(train.X, dtype=np.float32), device=dev)
+        yt = torch.as_tensor(np.asarray(train.y, dtype=np.int64), device=dev)
         with torch.device(dev):
             self.model_ = FactorisedGaussian(self.A_.shape[1], Xt.shape[1])
         self.model_.fit(Xt, yt, self.A_, self.config.threshold, self.config.var_smoothing)
-        self.dap_ = fit_dap(self, X, y, attributes, train_classes)
+        self.dap_ = fit_dap(self, data)
         return self
 
     def transform(self, X: torch.Tensor) -> torch.Tensor:

@@ -41,9 +41,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from anyshot.errors import ConfigError
-from anyshot.methods.base import GenerativeConfig, register_method
-from anyshot.methods.generative import CriticStep, GenerativeMethod, GeneratorStep
+from anyshot.methods.base import GenerativeConfig, TrainingSet, register_method
+from anyshot.methods.generative import GenerativeMethod
 from anyshot.nn.conditioning import semantic_input
 from anyshot.nn.critic import CriticOutput, build_critic
 from anyshot.nn.init import init_weights
@@ -55,7 +54,7 @@ from anyshot.objectives.bias_elimination import (
     mean_prototype_distance,
     nearest_prototype_distance,
 )
-from anyshot.objectives.information_bottleneck import DualAscentMultiplier, gaussian_kl
+from anyshot.objectives.information_bottleneck import InformationBottleneck
 from anyshot.objectives.semantic_alignment import (
     BilinearCompatibility,
     class_means,
@@ -65,9 +64,10 @@ from anyshot.objectives.semantic_alignment import (
     present_classes,
 )
 from anyshot.objectives.triplet_center import TripletCenterLoss
+from anyshot.training.step import CriticStep, GeneratorStep
 from anyshot.utils import stream_generator
 
-__all__ = ["RefinementBatch", "SRWGAN", "SRWGANConfig"]
+__all__ = ["RefinementBatch", "RefinementGeneration", "SRWGAN", "SRWGANConfig"]
 
 
 @dataclass
@@ -137,6 +137,21 @@ def _cycled_classes(n_classes: int, size: int, rng: torch.Generator, device: tor
     return perms.reshape(-1)[:size]
 
 
+class RefinementGeneration(NamedTuple):
+    """What a generator step of SRWGAN hands its terms besides the fakes: the local seen labels
+    y (B,) of the batch and which seen classes it holds (present), the per-class means
+    Zbar_k^s of each head's codes, and the parallel unseen batch (its generator output, local
+    labels, present classes and Zbar_k^u; ``None`` / empty when no term needs it)."""
+
+    y: torch.Tensor
+    present: torch.Tensor
+    seen_codes: list[torch.Tensor]
+    unseen: RefinementOutput | None
+    y_unseen: torch.Tensor | None
+    present_unseen: torch.Tensor | None
+    unseen_codes: list[torch.Tensor]
+
+
 @register_method
 class SRWGAN(GenerativeMethod):
     """SRWGAN: semantic refinement generator, information-bottleneck mapping critic and
@@ -146,7 +161,7 @@ class SRWGAN(GenerativeMethod):
     config_class = SRWGANConfig
     config: SRWGANConfig
 
-    # ------------------------------------------------------------------ networks
+    # ------------------------------------------------------------------ networks and terms
     def _build(self, feature_dim: int, attr_dim: int) -> None:
         cfg, dev, rng = self.config, self.device, self.rng_
         n_heads = 1 if cfg.single_head else 3
@@ -160,75 +175,64 @@ class SRWGAN(GenerativeMethod):
             self.critic_ = build_critic(kind, feature_dim, attr_dim, cfg.latent).to(dev)
         init_weights(self.generator_, rng)
         init_weights(self.critic_, rng)
-        # Class bookkeeping: local seen / unseen indices of every attribute row (-1 elsewhere).
-        n_rows = int(self.A_.shape[0])
-        seen = self.train_classes_
-        is_seen = torch.zeros(n_rows, dtype=torch.bool, device=dev)
-        is_seen[seen] = True
-        self.unseen_classes_ = torch.nonzero(~is_seen).squeeze(1)
-        self.seen_local_ = torch.full((n_rows,), -1, dtype=torch.int64, device=dev)
-        self.seen_local_[seen] = torch.arange(seen.numel(), device=dev)
-        self.unseen_local_ = torch.full((n_rows,), -1, dtype=torch.int64, device=dev)
-        self.unseen_local_[self.unseen_classes_] = torch.arange(self.unseen_classes_.numel(),
-                                                                device=dev)
         self.centers_: TripletCenterLoss | None = None
         if cfg.use_mapping and cfg.use_center_loss:
-            self.centers_ = TripletCenterLoss(seen.numel(), cfg.latent, cfg.center_margin).to(dev)
+            n_seen = self.train_classes_.numel()
+            self.centers_ = TripletCenterLoss(n_seen, cfg.latent, cfg.center_margin).to(dev)
             self.centers_.reset_parameters(rng)
         self.bilinear_ = nn.ModuleList()
         if cfg.use_bias_elimination:
             for _ in range(min(n_heads, 2)):
                 self.bilinear_.append(BilinearCompatibility(feature_dim, cfg.nz // 2).to(dev))
             init_weights(self.bilinear_, rng)
-        self.multiplier_ = DualAscentMultiplier(cfg.i_c, cfg.beta_step, device=dev)
+        bottleneck = InformationBottleneck(cfg.i_c, cfg.beta_step, device=dev)
+        self.multiplier_ = bottleneck.multiplier
+        self.critic_terms_ = (self._real_score_drift,
+                              *((bottleneck,) if cfg.use_mapping else ()),
+                              *((self._triplet_center,) if self.centers_ is not None else ()))
+        bias, align = cfg.use_bias_elimination, cfg.use_alignment
+        self.generator_terms_ = (self._classification,
+                                 *((self._sample_prototypes, self._mean_prototypes) if bias
+                                   else ()),
+                                 *((self._structure,) if bias or align else ()))
 
-    def _modules(self) -> dict[str, nn.Module]:
-        mods = super()._modules()
+    def networks(self) -> tuple[dict[str, nn.Module], dict[str, nn.Module]]:
+        generator_side, critic_side = super().networks()
         if self.centers_ is not None:
-            mods["centers"] = self.centers_
+            critic_side["centers"] = self.centers_
         for i, bil in enumerate(self.bilinear_, start=1):
-            mods[f"bilinear{i}"] = bil
-        return mods
-
-    def _generator_parameters(self) -> list[nn.Parameter]:
-        return list(self.generator_.parameters()) + list(self.bilinear_.parameters())
-
-    def _critic_parameters(self) -> list[nn.Parameter]:
-        extra = [] if self.centers_ is None else list(self.centers_.parameters())
-        return list(self.critic_.parameters()) + extra
-
-    def _extra_state(self) -> dict:
-        return self.multiplier_.state_dict()
-
-    def _load_extra_state(self, state: dict) -> None:
-        if state:
-            self.multiplier_.load_state_dict(state)
+            generator_side[f"bilinear{i}"] = bil
+        return generator_side, critic_side
 
     def transform(self, X: torch.Tensor) -> torch.Tensor:
         """The final classifier's features: M's mean code mu (n, L), or X itself without M."""
         return self.critic_.encode(X).mu if self.config.use_mapping else X
 
     # ------------------------------------------------------------------ data
-    def _prepare(self, X, y, A, train_classes) -> None:
-        cfg = self.config
-        local = self.seen_local_[y]
-        if (local < 0).any():
-            raise ConfigError("some training labels are not in train_classes; pass every class "
-                              "that has training samples in train_classes.")
-        n_seen = int(train_classes.numel())
+    def _prepare(self, train: TrainingSet) -> None:
+        cfg, dev = self.config, self.device
+        seen, unseen = self.train_classes_, self.unseen_classes_
+        # Class bookkeeping: local seen / unseen indices of every attribute row (-1 elsewhere).
+        n_rows = int(self.A_.shape[0])
+        self.seen_local_ = torch.full((n_rows,), -1, dtype=torch.int64, device=dev)
+        self.seen_local_[seen] = torch.arange(seen.numel(), device=dev)
+        self.unseen_local_ = torch.full((n_rows,), -1, dtype=torch.int64, device=dev)
+        self.unseen_local_[unseen] = torch.arange(unseen.numel(), device=dev)
+        local = self.seen_local_[self.y_train_]
+        n_seen = int(seen.numel())
         counts = torch.bincount(local, minlength=n_seen)
         # Samples sorted by class: class c owns order_[starts_[c] : starts_[c] + counts_[c]].
         self.order_ = torch.argsort(local, stable=True)
         self.starts_ = torch.cumsum(counts, 0) - counts
         self.counts_ = counts
         self.sampled_classes_ = torch.nonzero(counts > 0).squeeze(1)
-        self.seen_attr_rep_ = A[train_classes].repeat_interleave(cfg.loss_syn_num, dim=0)
+        self.seen_attr_rep_ = self.A_[seen].repeat_interleave(cfg.loss_syn_num, dim=0)
         if cfg.use_bias_elimination:
-            self.prototypes_ = kmeans_prototypes(X, local, n_seen, cfg.n_prototypes,
-                                                 stream_generator(self.seed, "kmeans", X.device),
+            self.prototypes_ = kmeans_prototypes(self.X_train_, local, n_seen, cfg.n_prototypes,
+                                                 stream_generator(self.seed, "kmeans", dev),
                                                  cfg.kmeans_iters)
 
-    def _batch(self) -> RefinementBatch:
+    def sample_batch(self) -> RefinementBatch:
         """Class-balanced: slots cycle through permutations of the seen classes, each slot takes
         a random sample of its class; unseen slots cycle through the unseen classes."""
         B, dev, rng = self.config.batch_size, self.device, self.rng_
@@ -244,90 +248,99 @@ class SRWGAN(GenerativeMethod):
         return RefinementBatch(self.X_train_[idx], y, self.A_[y], yu, self.A_[yu])
 
     # ------------------------------------------------------------------ generator & critic
-    def _generate(self, a: torch.Tensor, rng: torch.Generator, *, train: bool) -> torch.Tensor:
+    def generate(self, a: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
         return self.generator_(a, rng).x
 
-    def _generate_for_training(self, a: torch.Tensor, rng: torch.Generator
-                               ) -> tuple[torch.Tensor, RefinementOutput]:
-        out = self.generator_(a, rng)  # the generator terms read the head codes behind out.x
-        return out.x, out
+    def generate_for_training(self, batch: RefinementBatch, epoch: int
+                              ) -> tuple[torch.Tensor, RefinementGeneration]:
+        """G(a) on the batch and, when a term needs it, G on the parallel unseen batch (drawn
+        here, before the prototype term's draw, from the training stream)."""
+        cfg = self.config
+        out = self.generator_(batch.a, self.rng_)
+        n_seen = int(self.train_classes_.numel())
+        y = self.seen_local_[batch.y]
+        present = present_classes(y, n_seen)
+        bias, align = cfg.use_bias_elimination, cfg.use_alignment
+        if not (bias or align):
+            return out.x, RefinementGeneration(y, present, [], None, None, None, [])
+        n_unseen = int(self.unseen_classes_.numel())
+        use_unseen = n_unseen > 0 and (align or (bias and epoch > cfg.k))
+        zs = [class_means(z, y, n_seen) for z in out.z]                     # Zbar_k^seen
+        if not use_unseen:
+            return out.x, RefinementGeneration(y, present, zs, None, None, None, [])
+        unseen = self.generator_(batch.a_unseen, self.rng_)
+        yu = self.unseen_local_[batch.y_unseen]
+        zu = [class_means(z, yu, n_unseen) for z in unseen.z]               # Zbar_k^unseen
+        return out.x, RefinementGeneration(y, present, zs, unseen, yu,
+                                           present_classes(yu, n_unseen), zu)
 
-    def _critic(self, x: torch.Tensor, a: torch.Tensor) -> CriticOutput:
+    def critic_view(self, x: torch.Tensor, a: torch.Tensor) -> CriticOutput:
         """M reads a drawn code z (eps from the training stream); a plain critic without M."""
         if self.config.use_mapping:
             return self.critic_(x, a, self.rng_)
         return self.critic_(x, a)
 
-    def _critic_for_generator(self, x: torch.Tensor, a: torch.Tensor) -> CriticOutput:
+    def generator_view(self, x: torch.Tensor, a: torch.Tensor) -> CriticOutput:
         if self.config.use_mapping:
             return self.critic_(x, a, use_mean=True)
         return self.critic_(x, a)
 
-    # ------------------------------------------------------------------ method terms
-    def _critic_terms(self, step: CriticStep) -> LossTerms:
-        cfg, batch, real, fake = self.config, step.batch, step.real_out, step.fake_out
-        loss = batch.x.new_zeros(())
-        logs: dict[str, torch.Tensor] = {}
-        if real.score is not None:
-            drift = real.score.mean().pow(2)
-            loss = loss + cfg.real_score_weight * drift
-            logs["real_score_sq"] = drift.detach()
-        if cfg.use_mapping:
-            kl = gaussian_kl(torch.cat([real.code, fake.code]),
-                             torch.cat([real.sigma, fake.sigma])).mean()
-            loss = loss + self.multiplier_.penalty(kl)
-            logs.update(ib_kl=kl.detach(), ib_beta=self.multiplier_.beta)
-            # Dual ascent on the KL of this step; the penalty above already holds the old beta.
-            self.multiplier_.update(kl.detach())
-        if self.centers_ is not None:
-            tc = self.centers_(real.code, self.seen_local_[batch.y], self.rng_)
-            loss = loss + cfg.center_weight * tc
-            logs["center_loss"] = tc.detach()
-        return LossTerms(loss, logs)
+    # ------------------------------------------------------------------ critic terms
+    def _real_score_drift(self, step: CriticStep) -> LossTerms | None:
+        """0.001 * (mean D(x_real, a))^2, for critics that output a score."""
+        if step.real_out.score is None:
+            return None
+        drift = step.real_out.score.mean().pow(2)
+        return LossTerms(self.config.real_score_weight * drift, {"real_score_sq": drift.detach()})
 
-    def _generator_terms(self, step: GeneratorStep) -> LossTerms:
-        cfg, batch, fake, gen = self.config, step.batch, step.fake, step.generation
-        n_seen = int(self.train_classes_.numel())
-        y = self.seen_local_[batch.y]
-        present = present_classes(y, n_seen)
-        # Classification regularizer: real class means of the batch act as prototypes.
-        xbar = class_means(batch.x, y, n_seen)
-        cls = F.cross_entropy(mask_absent(fake @ xbar.T, present), y)
-        loss = cfg.cls_weight * cls
-        logs = {"cls_loss": cls.detach()}
-        bias, align = cfg.use_bias_elimination, cfg.use_alignment
-        if not (bias or align):
-            return LossTerms(loss, logs)
-        n_unseen = int(self.unseen_classes_.numel())
-        entropy_on = bias and step.epoch > cfg.k
-        use_unseen = n_unseen > 0 and (align or entropy_on)
-        zs = [class_means(z, y, n_seen) for z in gen.z]                    # Zbar_k^seen
-        if use_unseen:
-            unseen_gen = self.generator_(batch.a_unseen, self.rng_)
-            yu = self.unseen_local_[batch.y_unseen]
-            present_u = present_classes(yu, n_unseen)
-            zu = [class_means(z, yu, n_unseen) for z in unseen_gen.z]     # Zbar_k^unseen
-        structure = fake.new_zeros(())
-        if bias:
-            p1 = nearest_prototype_distance(fake, y, self.prototypes_).mean()
-            syn = self.generator_(self.seen_attr_rep_, self.rng_).x
-            p2 = mean_prototype_distance(syn.view(n_seen, cfg.loss_syn_num, -1),
-                                         self.prototypes_).mean()
-            loss = loss + cfg.param2 * p1 + cfg.param1 * p2
-            sbc1 = F.cross_entropy(mask_absent(self.bilinear_[0](batch.x, zs[0]), present), y)
+    def _triplet_center(self, step: CriticStep) -> LossTerms:
+        """w_center * L_tc(mu_real, y)."""
+        tc = self.centers_(step.real_out.code, self.seen_local_[step.batch.y], self.rng_)
+        return LossTerms(self.config.center_weight * tc, {"center_loss": tc.detach()})
+
+    # ------------------------------------------------------------------ generator terms
+    def _classification(self, step: GeneratorStep) -> LossTerms:
+        """w_cls * CE(x_fake Xbar^T, y): real class means of the batch act as prototypes."""
+        gen = step.generation
+        xbar = class_means(step.batch.x, gen.y, int(self.train_classes_.numel()))
+        cls = F.cross_entropy(mask_absent(step.fake @ xbar.T, gen.present), gen.y)
+        return LossTerms(self.config.cls_weight * cls, {"cls_loss": cls.detach()})
+
+    def _sample_prototypes(self, step: GeneratorStep) -> LossTerms:
+        """param2 * mean_i min_j ||x_fake_i - P_{y_i j}||^2."""
+        p1 = nearest_prototype_distance(step.fake, step.generation.y, self.prototypes_).mean()
+        return LossTerms(self.config.param2 * p1, {"proto_sample": p1.detach()})
+
+    def _mean_prototypes(self, step: GeneratorStep) -> LossTerms:
+        """param1 * mean_c min_j ||mean G(a_c) - P_{c j}||^2 over loss_syn_num draws a class."""
+        cfg = self.config
+        syn = self.generator_(self.seen_attr_rep_, self.rng_).x
+        p2 = mean_prototype_distance(syn.view(int(self.train_classes_.numel()), cfg.loss_syn_num,
+                                              -1), self.prototypes_).mean()
+        return LossTerms(cfg.param1 * p2, {"proto_mean": p2.detach()})
+
+    def _structure(self, step: GeneratorStep) -> LossTerms:
+        """s * (a_w * CE(S_1(x_real, Zbar_1^s), y) + [epoch > k] b_w * H(S_1(x_fake^u, Zbar_1^u))
+        + a_w * H(S_2(x_real, Zbar_2^s)) + c_w * sum_k MSE(Gram(Zbar_k^s), Gram(Zbar_k^u)))."""
+        cfg, gen, x = self.config, step.generation, step.batch.x
+        zs, zu = gen.seen_codes, gen.unseen_codes
+        structure = step.fake.new_zeros(())
+        logs: dict[str, torch.Tensor] = {}
+        if cfg.use_bias_elimination:
+            sbc1 = F.cross_entropy(mask_absent(self.bilinear_[0](x, zs[0]), gen.present), gen.y)
             structure = structure + cfg.a_w * sbc1
-            logs.update(proto_sample=p1.detach(), proto_mean=p2.detach(), sbc1=sbc1.detach())
-            if use_unseen and entropy_on:
-                ubc1 = mean_entropy(mask_absent(self.bilinear_[0](unseen_gen.x, zu[0]), present_u))
+            logs["sbc1"] = sbc1.detach()
+            if gen.unseen is not None and step.epoch > cfg.k:
+                ubc1 = mean_entropy(mask_absent(self.bilinear_[0](gen.unseen.x, zu[0]),
+                                                gen.present_unseen))
                 structure = structure + cfg.b_w * ubc1
                 logs["ubc1"] = ubc1.detach()
             if len(self.bilinear_) > 1:
-                sbc2 = mean_entropy(mask_absent(self.bilinear_[1](batch.x, zs[1]), present))
+                sbc2 = mean_entropy(mask_absent(self.bilinear_[1](x, zs[1]), gen.present))
                 structure = structure + cfg.a_w * sbc2
                 logs["sbc2"] = sbc2.detach()
-        if align and use_unseen:
+        if cfg.use_alignment and gen.unseen is not None:
             cbc = sum(gram_alignment_loss(s, u) for s, u in zip(zs, zu))
             structure = structure + cfg.c_w * cbc
             logs["gram_alignment"] = cbc.detach()
-        loss = loss + cfg.structure_weight * structure
-        return LossTerms(loss, logs)
+        return LossTerms(cfg.structure_weight * structure, logs)

@@ -10,9 +10,13 @@ E[KL] <= i_c, enforced with a Lagrange multiplier beta updated by dual ascent:
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
-__all__ = ["DualAscentMultiplier", "gaussian_kl"]
+from anyshot.objectives.base import LossTerms
+
+__all__ = ["DualAscentMultiplier", "InformationBottleneck", "gaussian_kl"]
 
 
 def gaussian_kl(mu: torch.Tensor, sigma: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
@@ -64,3 +68,31 @@ class DualAscentMultiplier:
     def __repr__(self) -> str:
         return (f"DualAscentMultiplier(bound={self.bound}, step={self.step}, "
                 f"beta={float(self.beta)})")
+
+
+class InformationBottleneck:
+    """The critic term beta * (E[KL] - i_c) over M's codes of the real and the fake batch, with
+    beta updated by dual ascent after the term is formed (the penalty holds the old beta).
+
+    A term of the training step: ``step.real_out`` / ``step.fake_out`` carry ``code`` (mu) and
+    ``sigma`` (n, L). Its control state (beta) is checkpointed with :meth:`state_dict`.
+    """
+
+    def __init__(self, bound: float, step: float = 1e-6,
+                 device: str | torch.device | None = None) -> None:
+        self.multiplier = DualAscentMultiplier(bound, step, device=device)
+
+    def __call__(self, step: Any) -> LossTerms:
+        real, fake = step.real_out, step.fake_out
+        kl = gaussian_kl(torch.cat([real.code, fake.code]),
+                         torch.cat([real.sigma, fake.sigma])).mean()
+        loss = self.multiplier.penalty(kl)
+        logs = {"ib_kl": kl.detach(), "ib_beta": self.multiplier.beta}
+        self.multiplier.update(kl.detach())
+        return LossTerms(loss, logs)
+
+    def state_dict(self) -> dict[str, float]:
+        return self.multiplier.state_dict()
+
+    def load_state_dict(self, state: dict[str, float]) -> None:
+        self.multiplier.load_state_dict(state)

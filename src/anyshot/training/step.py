@@ -1,13 +1,13 @@
 """What one adversarial training step hands around, and how it is set up: the batch and the
 step outputs (NamedTuples), the on-device sums of the step logs, the precisions, and the
-optimizer settings per objective. The loop itself is
-:class:`anyshot.methods.generative.GenerativeMethod`'s.
+optimizer settings per objective. The loop itself is :class:`anyshot.training.trainer.Trainer`.
 """
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, Iterator, NamedTuple
 
 import torch
 
@@ -17,7 +17,7 @@ from anyshot.objectives.base import AdversarialObjective, OptimizerSpec
 from anyshot.utils import config_from_dict
 
 __all__ = ["AMP_MODES", "Batch", "CriticStep", "GeneratorStep", "LogSums", "OptimizerSettings",
-           "PRECISIONS", "optimizer_settings", "optimizer_spec"]
+           "PRECISIONS", "autocast", "optimizer_settings", "optimizer_spec", "resolve_precision"]
 
 
 class Batch(NamedTuple):
@@ -83,6 +83,32 @@ class LogSums:
 
 AMP_MODES = ("none", "bf16")
 PRECISIONS = ("fp32", "tf32", "bf16")
+
+
+def resolve_precision(precision: str | None, amp: str, device: torch.device) -> str:
+    """The arithmetic in use: ``precision`` if set, else bf16 if ``amp`` asks for it, else tf32
+    on CUDA and fp32 elsewhere."""
+    if precision is not None:
+        return precision
+    if amp == "bf16":
+        return "bf16"
+    return "tf32" if device.type == "cuda" else "fp32"
+
+
+@contextlib.contextmanager
+def autocast(precision: str, device: torch.device) -> Iterator[None]:
+    """``precision`` for the block: bfloat16 autocast of forward passes for bf16, TF32 matrix
+    products for tf32 on CUDA (the global setting is restored after)."""
+    tf32 = precision == "tf32" and device.type == "cuda"
+    saved = torch.get_float32_matmul_precision()
+    if tf32:
+        torch.set_float32_matmul_precision("high")
+    try:
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+            yield
+    finally:
+        if tf32:
+            torch.set_float32_matmul_precision(saved)
 
 
 @dataclass

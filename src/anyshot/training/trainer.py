@@ -1,0 +1,284 @@
+"""The adversarial training loop, written once: :class:`Trainer`.
+
+    for epoch = start..epochs:
+        for each generator step (``steps_per_epoch`` of them):
+            repeat critic_iter times:                            # critic step
+                b = model.sample_batch(); x_fake = G(b.a).detach()
+                real_out = D(b.x, b.a); fake_out = D(x_fake, b.a)
+                L_D = objective.critic_loss(real_out, fake_out)
+                      + objective.penalty(D, b.x, x_fake, b.a)     # WGAN-GP; none for the others
+                      + sum of model.critic_terms(CriticStep)
+                update D; objective.after_critic_step(D)          # e.g. weight clipping
+            b = model.sample_batch(); x_fake, generation = G(b)
+            L_G = objective.generator_loss(D(x_fake, b.a))
+                  + sum of model.generator_terms(GeneratorStep) + sum of regularizers
+            update G
+        logs = epoch means of every term (one host read); on_epoch(epoch, logs); checkpoint
+
+The Trainer owns the loop, the precision (autocast), the optimizers, the checkpoint state, the
+on-device log sums and early stopping (an ``on_epoch`` that raises :class:`StopTraining`). The
+model it trains (a generative method, :class:`Adversarial`) owns its networks, how it samples a
+batch and generates, and its loss terms: functions of the step outputs returning
+:class:`~anyshot.objectives.base.LossTerms`. The critic runs once per batch; its outputs reach
+the objective and the terms through the step NamedTuples, never by intercepting calls.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any, Callable, Iterable, Protocol, Sequence
+
+import torch
+from torch import nn
+
+from anyshot.checkpoint import Checkpointer, optimizer_tensors, restore_optimizer
+from anyshot.errors import TrainingDivergedError
+from anyshot.nn.critic import CriticOutput
+from anyshot.objectives.base import AdversarialObjective, LossTerms, OptimizerSpec
+from anyshot.training.step import CriticStep, GeneratorStep, LogSums, autocast
+
+__all__ = ["Adversarial", "EpochCallback", "StopTraining", "Term", "Trainer"]
+
+EpochCallback = Callable[[int, dict[str, float]], None]
+
+Term = Callable[[Any], "LossTerms | None"]
+"""A loss term: step outputs (:class:`CriticStep` or :class:`GeneratorStep`) -> weighted loss and
+its detached logs, or ``None`` when it does not apply to this model."""
+
+
+class StopTraining(Exception):
+    """Raised by an ``on_epoch`` callback to end training after the current epoch (early
+    stopping); training returns normally, with the state of that epoch."""
+
+
+class Adversarial(Protocol):
+    """What a :class:`Trainer` trains (a generative method seen from its training step)."""
+
+    objective: AdversarialObjective
+    generator_: nn.Module
+    critic_: nn.Module
+    rng_: torch.Generator
+    critic_terms_: Sequence[Term]
+    generator_terms_: Sequence[Term]
+
+    def sample_batch(self) -> Any:
+        """A fresh training batch with at least ``x`` (B, d) and ``a`` (B, m)."""
+
+    def generate(self, a: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
+        """Fakes (n, d) for attributes a (n, m)."""
+
+    def generate_for_training(self, batch: Any, epoch: int) -> tuple[torch.Tensor, Any]:
+        """Fakes (B, d) for the generator step and the output behind them, for the terms."""
+
+    def critic_view(self, x: torch.Tensor, a: torch.Tensor) -> CriticOutput:
+        """The critic as the critic step (and the objective's penalty) sees it."""
+
+    def generator_view(self, x: torch.Tensor, a: torch.Tensor) -> CriticOutput:
+        """The critic as the generator's adversarial loss sees it."""
+
+
+def _add_terms(loss: torch.Tensor, logs: dict[str, torch.Tensor], terms: Iterable[Term],
+               step: Any) -> torch.Tensor:
+    """``loss + (t_1 + t_2 + ...)``: the terms are summed first, then added."""
+    extra = None
+    for term in terms:
+        out = term(step)
+        if out is None:
+            continue
+        extra = out.loss if extra is None else extra + out.loss
+        logs.update(out.logs)
+    return loss if extra is None else loss + extra
+
+
+def _state_of(terms: Iterable[Term]) -> dict:
+    """The JSON-able control state of the terms that keep one (a dual-ascent multiplier)."""
+    out: dict = {}
+    for term in terms:
+        state_dict = getattr(term, "state_dict", None)
+        if state_dict is not None:
+            out.update(state_dict())
+    return out
+
+
+class Trainer:
+    """Runs critic and generator steps of an :class:`Adversarial` model, epoch by epoch.
+
+    Args:
+        model: the networks, batches and terms.
+        optimizer: builds one optimizer for each side.
+        generator_modules / critic_modules: the modules each side's optimizer trains, by their
+            checkpoint names (generator and critic first).
+        critic_iter: critic steps per generator step.
+        steps_per_epoch: generator steps per epoch.
+        precision: fp32 | tf32 | bf16 (:func:`anyshot.training.step.autocast`).
+        regularizers: generator terms every method may switch on (attribute consistency),
+            added after the model's own terms.
+    """
+
+    def __init__(self, model: Adversarial, optimizer: OptimizerSpec, *,
+                 generator_modules: dict[str, nn.Module], critic_modules: dict[str, nn.Module],
+                 critic_iter: int, steps_per_epoch: int, precision: str,
+                 device: torch.device, regularizers: Sequence[Term] = ()) -> None:
+        self.model = model
+        self.modules = {**generator_modules, **critic_modules}
+        self.opt_g = optimizer.build([p for m in generator_modules.values()
+                                      for p in m.parameters()])
+        self.opt_d = optimizer.build([p for m in critic_modules.values() for p in m.parameters()])
+        self.critic_iter = critic_iter
+        self.steps_per_epoch = steps_per_epoch
+        self.precision = precision
+        self.device = device
+        self.regularizers = tuple(regularizers)
+        self.history: list[dict[str, float]] = []
+        # wall clock, kept apart from the deterministic history
+        self.epoch_seconds: list[float] = []
+
+    def autocast(self):
+        return autocast(self.precision, self.device)
+
+    # ------------------------------------------------------------------ steps
+    def critic_step(self) -> dict[str, torch.Tensor]:
+        """One critic update on a fresh batch; returns its detached logs."""
+        m = self.model
+        batch = m.sample_batch()
+        with self.autocast():
+            with torch.no_grad():
+                fake = m.generate(batch.a, m.rng_)
+            real_out = m.critic_view(batch.x, batch.a)
+            fake_out = m.critic_view(fake, batch.a)
+            adv = m.objective.critic_loss(real_out, fake_out)
+            loss = adv.loss
+            logs = dict(adv.logs)
+            penalty = m.objective.penalty(m.critic_view, batch.x, fake, batch.a, m.rng_)
+            if penalty is not None:
+                loss = loss + penalty.loss
+                logs.update(penalty.logs)
+            logs["critic_loss"] = loss.detach()
+            loss = _add_terms(loss, logs, m.critic_terms_,
+                              CriticStep(batch, fake, real_out, fake_out))
+        self.opt_d.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_d.step()
+        m.objective.after_critic_step(m.critic_)
+        return logs
+
+    def generator_step(self, epoch: int) -> dict[str, torch.Tensor]:
+        """One generator update on a fresh batch; returns its detached logs."""
+        m = self.model
+        batch = m.sample_batch()
+        # The critic is read, not trained, in the generator step: no gradients for it.
+        m.critic_.requires_grad_(False)
+        with self.autocast():
+            fake, generation = m.generate_for_training(batch, epoch)
+            fake_out = m.generator_view(fake, batch.a)
+            adv = m.objective.generator_loss(fake_out)
+            logs = dict(adv.logs)
+            step = GeneratorStep(batch, fake, generation, fake_out, epoch)
+            loss = _add_terms(adv.loss, logs, m.generator_terms_, step)
+            for regularizer in self.regularizers:
+                loss = _add_terms(loss, logs, (regularizer,), step)
+        logs["generator_loss"] = loss.detach()
+        self.opt_g.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_g.step()
+        m.critic_.requires_grad_(True)
+        return logs
+
+    def train_epoch(self, epoch: int, steps: int | None = None) -> dict[str, float]:
+        """``steps`` generator steps of ``critic_iter`` critic steps each; returns the mean of
+        every log over the epoch. The logs stay on the device until one read at the end, which
+        is also where a NaN/inf loss is caught: the steps themselves never wait for the host."""
+        critic_logs, generator_logs = LogSums(), LogSums()
+        self.model.generator_.train()
+        self.model.critic_.train()
+        for _ in range(self.steps_per_epoch if steps is None else steps):
+            for _ in range(self.critic_iter):
+                critic_logs.add(self.critic_step())
+            generator_logs.add(self.generator_step(epoch))
+        out = {**critic_logs.means(), **generator_logs.means()}
+        bad = [k for k, v in out.items() if not math.isfinite(v)]
+        if bad:
+            raise TrainingDivergedError(
+                f"loss {', '.join(bad)} became NaN/inf in epoch {epoch} of "
+                f"{type(self.model).__name__}; lower the learning rate, check the feature "
+                "scaling, or use another objective."
+            )
+        return out
+
+    # ------------------------------------------------------------------ the loop
+    def run(self, epochs: int, *, on_epoch: EpochCallback | None = None,
+            checkpointer: Checkpointer | None = None,
+            checkpoint_state: Callable[[], dict] | None = None,
+            on_restore: Callable[[dict], None] | None = None) -> list[dict[str, float]]:
+        """Train up to ``epochs`` (epochs count from 1); returns the history of epoch logs.
+
+        With a :class:`~anyshot.checkpoint.Checkpointer`, a checkpoint is written every
+        ``checkpointer.every`` epochs (after ``on_epoch``), carrying ``checkpoint_state()`` (the
+        caller's own JSON state); if the checkpointer already holds one, training resumes from
+        it, ``on_restore(caller_state)`` is called first, and the final numbers are the same as
+        those of an uninterrupted run.
+        """
+        start = 1
+        if checkpointer is not None:
+            found = checkpointer.latest()
+            if found is not None:
+                tensors, state = found
+                self.load_state(tensors, state)
+                start = int(state["epoch"]) + 1
+                if on_restore is not None:
+                    on_restore(state.get("caller", {}))
+        for epoch in range(start, epochs + 1):
+            t0 = time.perf_counter()
+            logs = self.train_epoch(epoch)
+            self.epoch_seconds.append(time.perf_counter() - t0)
+            self.history.append({"epoch": epoch, **logs})
+            stop = False
+            if on_epoch is not None:
+                try:
+                    on_epoch(epoch, logs)
+                except StopTraining:
+                    stop = True
+            if checkpointer is not None and (stop or checkpointer.due(epoch, epochs)):
+                tensors, state = self.state()
+                state["epoch"] = epoch
+                state["caller"] = checkpoint_state() if checkpoint_state is not None else {}
+                checkpointer.save(epoch, tensors, state)
+            if stop:
+                break
+        return self.history
+
+    # ------------------------------------------------------------------ checkpoint state
+    def _terms(self) -> tuple[Term, ...]:
+        return (*self.model.critic_terms_, *self.model.generator_terms_, *self.regularizers)
+
+    def state(self) -> tuple[dict[str, torch.Tensor], dict]:
+        """Everything needed to resume: weights, optimizer state, the training random stream,
+        the history and the terms' control values."""
+        tensors: dict[str, torch.Tensor] = {"rng": self.model.rng_.get_state()}
+        for prefix, module in self.modules.items():
+            tensors.update({f"{prefix}.{k}": v for k, v in module.state_dict().items()})
+        opt_meta = {}
+        for name, opt in (("opt_g", self.opt_g), ("opt_d", self.opt_d)):
+            t, meta = optimizer_tensors(name, opt)
+            tensors.update(t)
+            opt_meta[name] = meta
+        return tensors, {"optimizers": opt_meta, "history": self.history,
+                         "extra": _state_of(self._terms())}
+
+    def load_state(self, tensors: dict[str, torch.Tensor], state: dict) -> None:
+        """Restore what :meth:`state` returned."""
+        for prefix, module in self.modules.items():
+            sd = {k[len(prefix) + 1:]: v.to(self.device) for k, v in tensors.items()
+                  if k.startswith(prefix + ".")}
+            module.load_state_dict(sd)
+        for name, opt in (("opt_g", self.opt_g), ("opt_d", self.opt_d)):
+            restore_optimizer(name, opt, {k: v.to(self.device) for k, v in tensors.items()},
+                              state["optimizers"][name])
+        self.model.rng_.set_state(tensors["rng"])
+        self.history[:] = state["history"]
+        extra = state.get("extra", {})
+        for term in self._terms():
+            load = getattr(term, "load_state_dict", None)
+            if load is not None and extra:
+                load(extra)
