@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, ContextManager, Protocol
 
 import numpy as np
 import torch
@@ -24,8 +24,8 @@ from anyshot.evaluation.classifier import ClassifierConfig, SoftmaxClassifier
 from anyshot.evaluation.gaussian_classifier import GaussianClassifier
 from anyshot.utils import stream_seed
 
-__all__ = ["Classifier", "FINAL_CLASSIFIERS", "SynthesisConfig", "restore_synthetic_classifier",
-           "synthetic_classifier"]
+__all__ = ["Classifier", "ClassifierSource", "FINAL_CLASSIFIERS", "SynthesisConfig",
+           "restore_synthetic_classifier", "synthetic_classifier"]
 
 
 class Classifier(ABC):
@@ -52,6 +52,18 @@ class Classifier(ABC):
         s = s - s.max(axis=1, keepdims=True)
         e = np.exp(s)
         return e / e.sum(axis=1, keepdims=True)
+
+
+class ClassifierSource(Protocol):
+    """What evaluation reads of a fitted method: classifiers over candidate classes (the
+    contract of :class:`anyshot.methods.base.Method`, named here so evaluation does not import
+    the methods)."""
+
+    def build_classifier(self, candidates: np.ndarray, synth_classes: np.ndarray,
+                         real_X: np.ndarray | None = None,
+                         real_y: np.ndarray | None = None) -> Classifier: ...
+
+    def reuse_synthesis(self) -> ContextManager[Any]: ...
 
 
 FINAL_CLASSIFIERS = ("softmax", "gaussian", "gaussian-shared")

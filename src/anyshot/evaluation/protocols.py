@@ -32,17 +32,15 @@ given (the validation problem; the test sets only under ``test-selection``) and 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterable
+from typing import Iterable
 
 import numpy as np
 
 from anyshot.data.dataset import AnyShotData
 from anyshot.errors import ConfigError
 from anyshot.evaluation.calibration import GAMMA_GRID, h_curve, log_softmax
+from anyshot.evaluation.final_classifier import ClassifierSource
 from anyshot.evaluation.metrics import harmonic_mean, per_class_accuracy
-
-if TYPE_CHECKING:  # evaluation reads a method, it does not import the methods
-    from anyshot.methods.base import Method
 
 __all__ = ["PROTOCOLS", "TASKS", "evaluate", "metric_names", "selection_metric", "task_names",
            "PEEKING_PROTOCOLS"]
@@ -88,7 +86,7 @@ def metric_names(task: str, data: AnyShotData, calibrated: bool = False) -> list
                                  else ("u", "s", "h"))]
 
 
-def evaluate(method: Method, data: AnyShotData, tasks: Iterable[str], *,
+def evaluate(method: ClassifierSource, data: AnyShotData, tasks: Iterable[str], *,
              gamma: float | None = None, calibrate: bool = False) -> dict[str, float | list[float]]:
     """Evaluate a fitted method on ``data``'s test sets (a validation view's, or the real ones).
 
@@ -113,8 +111,8 @@ def evaluate(method: Method, data: AnyShotData, tasks: Iterable[str], *,
         return _evaluate(method, data, tasks, gamma, calibrate)
 
 
-def _evaluate(method: Method, data: AnyShotData, tasks: Iterable[str], gamma: float | None = None,
-              calibrate: bool = False) -> dict[str, float | list[float]]:
+def _evaluate(method: ClassifierSource, data: AnyShotData, tasks: Iterable[str],
+              gamma: float | None = None, calibrate: bool = False) -> dict[str, float | list[float]]:
     names = task_names(data)
     out: dict[str, float | list[float]] = {}
     shots = data.shots
