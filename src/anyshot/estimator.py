@@ -17,23 +17,10 @@ learns and returns ``self``; learned state ends with an underscore; ``get_params
 ``set_params`` come from ``BaseEstimator``, so ``sklearn.base.clone`` and ``GridSearchCV`` work.
 ``save`` writes safetensors weights plus JSON, never pickle.
 
-Defaults sized to the data. Hyperparameters that neither ``preset`` nor ``method_params`` (nor
-``epochs``) set are derived from the training table for the generative methods, with n training
-rows, d features, m attributes and B the batch size::
-
-    hidden, critic_hidden = clip(2 ** ceil(log2(4 (d + m))), 64, 4096)   # network widths
-    batch_size (B)        = clip(2 ** round(log2(n / 40)), 64, 512)
-    epochs                = clip(ceil(800 / ceil(n / B)), 10, 30)         # ~800 generator steps
-    syn_num               = clip(median rows per seen class, 50, 300)
-    pretrain              = batch_size B, epochs clip(ceil(800 / ceil(n / B)), 5, 30)
-    lr, cls_weight        = 1e-3, 1.0 when the width is below 1,024 (f-CLSWGAN only)
-
-so a 10,000 x 10 table trains 64-wide networks for 20 epochs of 40 steps, and features of
-dimension 2,048 still get the paper's 4,096. The learning rate and classification weight of
-small networks are those the small-network presets (``clswgan/synthetic``, ``clswgan/tep``) were
-chosen with on validation; paper-sized networks keep the objective's learning rate and the
-paper's weight. Presets keep every value they set; the values of a fit are in
-``clf.method_.config``.
+Defaults sized to the data: hyperparameters that neither ``preset`` nor ``method_params`` (nor
+``epochs``) set are derived from the training table for the generative methods
+(:func:`anyshot.sizing.data_sized_params`). Presets keep every value they set; the values of a
+fit are in ``clf.method_.config``.
 
 Saved models. ``save(DIR)`` writes the method exactly as a run directory stores a tested model
 (``model.safetensors`` + ``model.json``, as in ``seed_<s>/<task>/``) plus the estimator's own
@@ -45,7 +32,6 @@ classifier is rebuilt from the run's data exactly as the run's evaluation built 
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any, Hashable, Sequence
 
@@ -56,92 +42,18 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from anyshot.data.attribute_table import attribute_table
 from anyshot.data.dataset import AnyShotData
+from anyshot.data.transforms import SCALINGS, scaling_statistics
 from anyshot.errors import DataError
 from anyshot.evaluation.final_classifier import Classifier
 from anyshot.io import atomic_write_text, load_tensors, read_json, save_tensors
 from anyshot.methods import Method, make_method
 from anyshot.objectives import make_objective
+from anyshot.sizing import data_sized_params
 from anyshot.utils import check_param_values, limit_threads, network_width
 
 __all__ = ["AnyShotClassifier", "attribute_table", "data_sized_params", "model_kind"]
-
-#: Generator steps the derived defaults aim at (the old fixed defaults took ~4,700 on 10,000 rows).
-STEP_BUDGET = 800
-
-
-def _clip(value: float, low: int, high: int) -> int:
-    return int(min(max(value, low), high))
-
-
-def data_sized_params(n: int, d: int, m: int, rows_per_seen_class: float,
-                      fields: set[str], method: str = "clswgan") -> dict[str, Any]:
-    """Hyperparameters derived from the training table (see the module docstring).
-
-    Args:
-        n: training rows; d: feature dimension; m: attribute dimension.
-        rows_per_seen_class: median training rows of a seen class.
-        fields: the method config's field names (only those get a value).
-        method: the method's registry name (small-network learning rates are f-CLSWGAN's).
-    """
-    width = _clip(2 ** math.ceil(math.log2(4 * (d + m))), 64, 4096)
-    batch = _clip(2 ** round(math.log2(max(n, 1) / 40)), 64, 512)
-    steps = max(1, math.ceil(n / batch))
-    derived: dict[str, Any] = {
-        "hidden": width, "critic_hidden": width, "batch_size": batch,
-        "epochs": _clip(math.ceil(STEP_BUDGET / steps), 10, 30),
-        "syn_num": _clip(round(rows_per_seen_class), 50, 300),
-    }
-    derived["pretrain"] = {"batch_size": batch,
-                           "epochs": _clip(math.ceil(STEP_BUDGET / steps), 5, 30)}
-    if method == "clswgan" and width < 1024:
-        derived.update(lr=1e-3, cls_weight=1.0)
-    return {k: v for k, v in derived.items() if k in fields}
-
-
-def attribute_table(class_attributes: Any, attribute_classes: Sequence[Hashable] | None = None
-                    ) -> tuple[list[Hashable], np.ndarray]:
-    """Normalise the accepted attribute-table forms to (labels, (C, m) float array), validated."""
-    if isinstance(class_attributes, pd.DataFrame):
-        labels = list(class_attributes.index)
-        A = class_attributes.to_numpy()
-    elif isinstance(class_attributes, dict):
-        labels = list(class_attributes)
-        A = np.array([np.asarray(v, dtype=np.float64).ravel() for v in class_attributes.values()])
-    else:
-        A = np.asarray(class_attributes)
-        if attribute_classes is None:
-            raise DataError("class_attributes is an array: pass attribute_classes (one label per "
-                            "row), or give a DataFrame indexed by class label.")
-        labels = list(attribute_classes)
-    if A.ndim != 2:
-        raise DataError(f"class_attributes must be 2-D (n_classes, n_attributes), "
-                        f"got shape {A.shape}.")
-    if len(labels) != A.shape[0]:
-        raise DataError(f"class_attributes has {A.shape[0]} rows but {len(labels)} class labels.")
-    try:
-        A = A.astype(np.float64)
-    except (TypeError, ValueError) as exc:
-        raise DataError(f"class_attributes must be numeric: {exc}") from exc
-    seen: dict = {}
-    dups = [l for l in labels if l in seen or seen.setdefault(l, False)]
-    if dups:
-        raise DataError(f"duplicate class labels in class_attributes: {dups[:10]}; each class "
-                        "needs exactly one attribute row.")
-    bad = ~np.isfinite(A)
-    if bad.any():
-        rows = [labels[i] for i in np.unique(np.nonzero(bad)[0])[:10]]
-        raise DataError(f"class_attributes has NaN/inf values for classes {rows}; "
-                        "fill or drop them.")
-    const = np.nonzero(np.ptp(A, axis=0) == 0)[0] if A.shape[0] > 1 else np.zeros(0, int)
-    if const.size == A.shape[1]:
-        raise DataError("every attribute column of class_attributes is constant across classes, "
-                        "so attributes cannot tell classes apart.")
-    if const.size:
-        raise DataError(f"attribute columns {const[:10].tolist()} are constant across classes and "
-                        "carry no information; drop them from class_attributes.")
-    return labels, A
-
 
 class _ConstantClassifier(Classifier):
     def __init__(self, candidates: np.ndarray) -> None:
@@ -288,17 +200,10 @@ class AnyShotClassifier(ClassifierMixin, BaseEstimator):
         if seen.size == 0:
             raise DataError("no seen class: y has samples only of classes listed as unseen.")
         # Standardise/scale with training statistics only.
-        if self.scaling == "minmax":
-            self.shift_, span = X.min(0), np.ptp(X, axis=0)
-            self.scale_ = np.where(span == 0, 1.0, span)
-        elif self.scaling == "standard":
-            self.shift_, sd = X.mean(0), X.std(0)
-            self.scale_ = np.where(sd == 0, 1.0, sd)
-        elif self.scaling == "none":
-            self.shift_, self.scale_ = np.zeros(X.shape[1]), np.ones(X.shape[1])
-        else:
+        if self.scaling not in SCALINGS:
             raise DataError(f"scaling {self.scaling!r} is unknown; "
                             "choose minmax, standard or none.")
+        self.shift_, self.scale_ = scaling_statistics(X, self.scaling)
         Xs = self._scale(X)
         if len(labels) == 1:  # a single class: nothing to learn, sklearn still expects a fit
             self.method_, self.attribute_labels_ = None, labels
@@ -445,14 +350,8 @@ class AnyShotClassifier(ClassifierMixin, BaseEstimator):
         if cfg.data.shots is not None:
             data = data.with_shots(cfg.data.shots, seed=cfg.data.shots_seed)
         X = data.X.astype(np.float64)
-        Xtr = X[data.trainval]
-        if cfg.data.scaling == "minmax":  # the statistics of anyshot.data.scale_features
-            shift, span = Xtr.min(0), Xtr.max(0) - Xtr.min(0)
-        elif cfg.data.scaling == "standard":
-            shift, span = Xtr.mean(0), Xtr.std(0)
-        else:
-            shift, span = np.zeros(X.shape[1]), np.ones(X.shape[1])
-        span = np.where(span == 0, 1.0, span)
+        # the statistics of anyshot.data.transforms.scale_features
+        shift, span = scaling_statistics(X[data.trainval], cfg.data.scaling)
         est = cls(method=cfg.method.name, generalized=task == "gzsl", scaling=cfg.data.scaling,
                   device=device, random_state=int(path.parent.name.split("_", 1)[1]),
                   threads=cfg.threads)

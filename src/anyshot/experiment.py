@@ -23,16 +23,14 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-import numpy as np
 import yaml
 
 from anyshot.checkpoint import Checkpointer
-from anyshot.config import ExperimentConfig, ValidationConfig, load_config
+from anyshot.config import ExperimentConfig, load_config
 from anyshot.data.dataset import AnyShotData
 from anyshot.data.registry import load_dataset
 from anyshot.data.transforms import scale_features
 from anyshot.errors import ConfigError
-from anyshot.evaluation.calibration import GAMMA_GRID
 from anyshot.evaluation.protocols import (
     PEEKING_PROTOCOLS,
     check_tasks,
@@ -45,6 +43,14 @@ from anyshot.evaluation.results import RunResult
 from anyshot.io import atomic_write_text
 from anyshot.methods import Method, make_method
 from anyshot.objectives import make_objective
+from anyshot.selection import (
+    best_epochs,
+    evaluations_since_best,
+    fold_seeds,
+    mean_curve,
+    validation_record,
+    validation_views,
+)
 from anyshot.training.trainer import StopTraining
 from anyshot.utils import git_revision, resolve_device
 
@@ -102,18 +108,6 @@ def _epochs(method: Method) -> int:
     return int(getattr(method.config, "epochs", 0) or 0)
 
 
-def _evaluations_since_best(curve: list[dict[str, float]], keys: list[str]) -> int:
-    """How many evaluations of ``curve`` came after the last new best of any of ``keys``."""
-    best = {k: -np.inf for k in keys}
-    since = 0
-    for row in curve:
-        improved = [k for k in keys if row[k] > best[k]]
-        for k in improved:
-            best[k] = row[k]
-        since = 0 if improved else since + 1
-    return since
-
-
 def _evaluate(method: Method, data: AnyShotData, tasks, *, calibrate: bool = False,
               gamma: float | None = None) -> dict[str, Any]:
     """:func:`evaluate`, passing the calibration arguments only when they are used, so a wrapper
@@ -139,7 +133,7 @@ def _curve(method: Method, data: AnyShotData, tasks, eval_every: int, epochs: in
     keys = [selection_metric(t, data, calibrate) for t in tasks]
 
     def patience_spent() -> bool:
-        return patience is not None and _evaluations_since_best(curve, keys) >= patience
+        return patience is not None and evaluations_since_best(curve, keys) >= patience
 
     def on_epoch(epoch: int, logs: dict[str, float]) -> None:
         if patience_spent():  # a resumed run that had already stopped: keep the curve as it was
@@ -153,100 +147,6 @@ def _curve(method: Method, data: AnyShotData, tasks, eval_every: int, epochs: in
 
     _fit(method, data, epochs, on_epoch, ckpt)
     return curve
-
-
-def _best_epochs(curve: list[dict[str, Any]], tasks, data: AnyShotData,
-                 calibrated: bool = False) -> dict[str, int]:
-    """Per task, the first epoch with the best selection metric."""
-    best = {}
-    for task in tasks:
-        key = selection_metric(task, data, calibrated)
-        scores = np.array([row[key] for row in curve])
-        best[task] = int(curve[int(np.argmax(scores))]["epoch"])
-    return best
-
-
-def fold_seeds(seed: int, folds: int) -> list[int]:
-    """The seeds of the ``folds`` validation problems of run seed ``seed``.
-
-    Fold 0 keeps ``seed`` itself, so ``folds: 1`` draws the same validation problem as before
-    folds existed. Fold f >= 1 uses the first 64-bit word of ``SeedSequence(seed,
-    spawn_key=(f,))`` (the f-th child of ``numpy.random.SeedSequence(seed).spawn``): a stream
-    of its own, not ``seed + f`` (which would hand seed 0's fold 1 to seed 1's fold 0).
-    """
-    if not isinstance(folds, int) or isinstance(folds, bool) or folds < 1:
-        raise ConfigError(f"folds must be a positive integer, got {folds!r}.")
-    return [int(seed)] + [
-        int(np.random.SeedSequence(int(seed), spawn_key=(f,)).generate_state(1, np.uint64)[0])
-        for f in range(1, folds)
-    ]
-
-
-def validation_views(data: AnyShotData, vcfg: ValidationConfig, seed: int) -> list[AnyShotData]:
-    """The ``vcfg.folds`` validation problems of run seed ``seed``, carved from trainval only.
-
-    With ``use_dataset_val`` and a dataset that names its validation classes
-    (``meta["val_unseen_classes"]``, xlsa17), fold 0 holds out exactly those classes and every
-    other fold draws the same number of seen classes at random with its own seed.
-    """
-    given = data.meta.get("val_unseen_classes") if vcfg.use_dataset_val else None
-    views = []
-    for fold, fold_seed in enumerate(fold_seeds(seed, vcfg.folds)):
-        fraction = vcfg.unseen_fraction
-        if given is not None and fold > 0:
-            fraction = np.unique(np.asarray(given)).size / data.seen.size
-        views.append(data.validation_view(
-            unseen_fraction=fraction, holdout_fraction=vcfg.holdout_fraction, seed=fold_seed,
-            val_unseen=given if fold == 0 else None))
-    return views
-
-
-def _mean_curve(curves: list[list[dict[str, Any]]], data: AnyShotData,
-                calibrated: bool) -> list[dict[str, Any]]:
-    """Fold-mean evaluation curve: rows of the epochs every fold evaluated (folds that early
-    stopping ended sooner shorten the search), each value the mean over folds (lists
-    elementwise). With ``calibrated``, the GZSL gamma is re-chosen on the fold-mean H curve:
-
-        i* = argmax_i mean_f H_f(gamma_i),  <g>_cal_h = mean_f H_f(gamma_i*),
-        <g>_cal_u = mean_f U_f(gamma_i*),   <g>_cal_s = mean_f S_f(gamma_i*),  <g>_gamma = gamma_i*.
-    """
-    by_epoch = [{row["epoch"]: row for row in curve} for curve in curves]
-    common = sorted(set.intersection(*(set(rows) for rows in by_epoch)))
-    if not common:
-        raise RuntimeError("the validation folds have no evaluated epoch in common.")
-    g = task_names(data)["gzsl"]
-    out = []
-    for epoch in common:
-        rows = [rows[epoch] for rows in by_epoch]
-        mean: dict[str, Any] = {"epoch": epoch}
-        for key in rows[0]:
-            if key != "epoch":
-                value = np.mean(np.array([row[key] for row in rows], dtype=np.float64), axis=0)
-                mean[key] = value.tolist() if value.ndim else float(value)
-        if calibrated and f"{g}_cal_curve" in mean:
-            i = int(np.argmax(mean[f"{g}_cal_curve"]))
-            mean.update({f"{g}_cal_u": mean[f"{g}_cal_curve_u"][i],
-                         f"{g}_cal_s": mean[f"{g}_cal_curve_s"][i],
-                         f"{g}_cal_h": mean[f"{g}_cal_curve"][i],
-                         f"{g}_gamma": float(GAMMA_GRID[i])})
-        out.append(mean)
-    return out
-
-
-def _validation_record(curve: list[dict[str, Any]], selected: dict[str, int], tasks,
-                       data: AnyShotData, calibrated: bool) -> dict[str, float]:
-    """The fold-mean validation scores at each task's selected epoch: its uncalibrated selection
-    metric, and with calibration ``<g>_cal_u/_cal_s/_cal_h`` and the chosen ``<g>_gamma``."""
-    record: dict[str, float] = {}
-    g = task_names(data)["gzsl"]
-    for task, epoch in selected.items():
-        row = next(r for r in curve if r["epoch"] == epoch)
-        key = selection_metric(task, data)
-        record[key] = row[key]
-        if calibrated and task == "gzsl":
-            record.update({k: row[k] for k in (f"{g}_cal_u", f"{g}_cal_s", f"{g}_cal_h",
-                                                f"{g}_gamma")})
-    return record
 
 
 def run_seed(config: ExperimentConfig, data: AnyShotData, seed: int,
@@ -289,9 +189,9 @@ def run_seed(config: ExperimentConfig, data: AnyShotData, seed: int,
             else:
                 _fit(model, val, None)
                 curves.append([{"epoch": 0, **_evaluate(model, val, tasks, calibrate=calibrated)}])
-        curve = _mean_curve(curves, views[0], calibrated)
-        best = _best_epochs(curve, tasks, views[0], calibrated)
-        validation = _validation_record(curve, best, tasks, views[0], calibrated)
+        curve = mean_curve(curves, views[0], calibrated)
+        best = best_epochs(curve, tasks, views[0], calibrated)
+        validation = validation_record(curve, best, tasks, views[0], calibrated)
         gamma = validation.get(f"{g}_gamma") if calibrated else None
         # Fresh model, full training split, test read once per task at its selected epoch.
         final = build_method(config, seed)
@@ -331,7 +231,7 @@ def run_seed(config: ExperimentConfig, data: AnyShotData, seed: int,
     elif protocol == "test-selection":
         curve = _curve(method, data, tasks, ev.eval_every, epochs, progress,
                        f"seed {seed} test-selection", save_dir, every, ev.patience, calibrated)
-        selected = _best_epochs(curve, tasks, data, calibrated)
+        selected = best_epochs(curve, tasks, data, calibrated)
         for task, epoch in selected.items():
             row = next(r for r in curve if r["epoch"] == epoch)
             metrics.update({k: row[k] for k in metric_names(task, data, calibrated)})

@@ -21,12 +21,12 @@ from anyshot.errors import ConfigError
 from anyshot.evaluation.protocols import evaluate, selection_metric
 from anyshot.experiment import (
     _curve,
-    _evaluations_since_best,
     _fit,
     build_method,
     prepare_data,
     run_experiment,
 )
+from anyshot.selection import evaluations_since_best
 
 TOL = 0.05
 FIXED = {"evaluation.protocol": "fixed", "evaluation.seeds": [0], "device": "cpu",
@@ -94,7 +94,7 @@ def test_early_stopping_is_a_prefix_of_the_full_validation_curve():
     # Where each patience would stop on the full curve; the largest one that stops early is
     # tested (which one depends on the trajectory, so on the random streams of the seed).
     stops = {p: next((n for n in range(1, len(full))
-                      if _evaluations_since_best(full[:n], keys) >= p), None) for p in (3, 2, 1)}
+                      if evaluations_since_best(full[:n], keys) >= p), None) for p in (3, 2, 1)}
     patience = next(p for p in (3, 2, 1) if stops[p] is not None)
     short = _curve(build_method(cfg, 0), val, tasks, 1, 16, None, "seed 0 validation",
                    patience=patience)

@@ -10,16 +10,14 @@ from anyshot.evaluation.calibration import GAMMA_GRID
 from anyshot.evaluation.protocols import check_tasks, evaluate
 from anyshot.evaluation.results import summarize
 from anyshot.experiment import (
-    _best_epochs,
     _curve,
     _fit,
     build_method,
-    fold_seeds,
     prepare_data,
     run_experiment,
-    validation_views,
 )
 from anyshot.reporting import result_lines, results_table
+from anyshot.selection import best_epochs, fold_seeds, validation_views
 
 RIDGE = "attribute-regression/synthetic"
 DAP = {"method.name": "dap", "method.params": {}}
@@ -111,7 +109,7 @@ def test_one_fold_reproduces_the_single_validation_protocol(tmp_path):
     val = data.validation_view(unseen_fraction=0.2, holdout_fraction=0.2, seed=0)
     curve = _curve(build_method(cfg, 0), val, tasks, cfg.evaluation.eval_every, 2, None,
                    "seed 0 validation")
-    selected = _best_epochs(curve, tasks, val)
+    selected = best_epochs(curve, tasks, val)
     final, expected = build_method(cfg, 0), {}
     _fit(final, data, max(selected.values()), lambda e, _l: expected.update(
         evaluate(final, data, [t for t, s in selected.items() if s == e])))

@@ -21,7 +21,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("anyshot.evaluation",),
     ("anyshot.methods",),
     ("anyshot.config",),
-    ("anyshot.experiment", "anyshot.estimator", "anyshot.reporting"),
+    ("anyshot.experiment", "anyshot.estimator", "anyshot.reporting", "anyshot.selection",
+     "anyshot.sizing"),
     ("anyshot", "anyshot.cli", "anyshot.report", "anyshot.sweep"),
 ]
 

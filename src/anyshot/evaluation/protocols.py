@@ -112,7 +112,8 @@ def evaluate(method: ClassifierSource, data: AnyShotData, tasks: Iterable[str], 
 
 
 def _evaluate(method: ClassifierSource, data: AnyShotData, tasks: Iterable[str],
-              gamma: float | None = None, calibrate: bool = False) -> dict[str, float | list[float]]:
+              gamma: float | None = None, calibrate: bool = False
+              ) -> dict[str, float | list[float]]:
     names = task_names(data)
     out: dict[str, float | list[float]] = {}
     shots = data.shots
