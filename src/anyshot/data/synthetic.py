@@ -91,24 +91,11 @@ def make_synthetic(
     shot = is_unseen & (rank_in_class < shots)
     test_unseen = np.nonzero(is_unseen & ~shot)[0]
     trainval = np.nonzero((~is_unseen & (rank_in_class >= n_test_seen)) | shot)[0]
-    return AnyShotData.create(
-        X,
-        y,
-        A,
-        seen=seen,
-        unseen=unseen,
-        trainval=trainval,
-        test_seen=test_seen,
-        test_unseen=test_unseen,
-        class_names=[f"class_{c:03d}" for c in range(C)],
-        name="synthetic",
-        meta={
-            "generator": "make_synthetic",
-            "seed": seed,
-            "noise": noise,
-            "shots": shots,
-        },
-    )
+    meta = {"generator": "make_synthetic", "seed": seed, "noise": noise, "shots": shots}
+    return AnyShotData.create(X, y, A, seen=seen, unseen=unseen, trainval=trainval,
+                              test_seen=test_seen, test_unseen=test_unseen,
+                              class_names=[f"class_{c:03d}" for c in range(C)],
+                              name="synthetic", meta=meta)
 
 
 def write_example_files(folder: str | Path, *, seed: int = 0) -> dict[str, Path]:

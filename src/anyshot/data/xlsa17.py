@@ -70,6 +70,13 @@ def _resolve_dir(root_or_dataset_dir: str | Path, dataset: str | None, splits_fi
     return path
 
 
+def _require_disjoint(a: np.ndarray, b: np.ndarray, names: list[str], problem: str) -> None:
+    """A DataError naming (up to 10 of) the classes in both ``a`` and ``b``, then ``problem``."""
+    both = np.intersect1d(a, b)
+    if both.size:
+        raise DataError(f"classes {[names[c] for c in both[:10]]} {problem}")
+
+
 def _locs(split: dict[str, np.ndarray], n: int, path: Path) -> dict[str, np.ndarray]:
     """The ``*_loc`` vectors as 0-based int64, checked against the ``n`` rows of res101.mat."""
     out: dict[str, np.ndarray] = {}
@@ -218,13 +225,10 @@ def load_xlsa17(
     seen = np.unique(y[locs["trainval_loc"]])
     unseen = np.unique(y[locs["test_unseen_loc"]])
     val_classes = np.unique(y[locs["val_loc"]])
-    both = np.intersect1d(seen, unseen)
-    if both.size:
-        raise DataError(
-            f"classes {[names[c] for c in both[:10]]} have samples in both trainval_loc and "
-            f"test_unseen_loc: the labels of {feat_path} do not match {split_path} (features of "
-            "another dataset, or rows in another order)."
-        )
+    _require_disjoint(
+        seen, unseen, names,
+        f"have samples in both trainval_loc and test_unseen_loc: the labels of {feat_path} do "
+        f"not match {split_path} (features of another dataset, or rows in another order).")
     off = np.setdiff1d(np.unique(y[locs["test_seen_loc"]]), seen)
     if off.size:
         raise DataError(
@@ -241,12 +245,10 @@ def load_xlsa17(
     }
     if use_val_split:
         train_classes = np.unique(y[locs["train_loc"]])
-        shared = np.intersect1d(train_classes, val_classes)
-        if shared.size:
-            raise DataError(
-                f"classes {[names[c] for c in shared[:10]]} are in both train_loc and val_loc, so "
-                f"{split_path} has no class-disjoint validation split for use_val_split=True."
-            )
+        _require_disjoint(
+            train_classes, val_classes, names,
+            f"are in both train_loc and val_loc, so {split_path} has no class-disjoint "
+            "validation split for use_val_split=True.")
         return AnyShotData.create(
             X,
             y,

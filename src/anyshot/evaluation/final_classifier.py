@@ -98,18 +98,16 @@ class SynthesisConfig:
             raise ConfigError(f"dap_weight must be >= 0, got {self.dap_weight}.")
 
 
+@dataclass
 class _SyntheticClassifier(Classifier):
     """The final classifier on the method's feature map, optionally times DAP's posterior."""
 
-    def __init__(self, candidates: np.ndarray, clf: SoftmaxClassifier | GaussianClassifier,
-                 transform: Callable[[torch.Tensor], torch.Tensor], device: torch.device,
-                 dap: Any = None, dap_weight: float = 0.0) -> None:
-        self.candidates = candidates
-        self.clf = clf
-        self.transform = transform
-        self.device = device
-        self.dap = dap
-        self.dap_weight = dap_weight
+    candidates: np.ndarray
+    clf: SoftmaxClassifier | GaussianClassifier
+    transform: Callable[[torch.Tensor], torch.Tensor]
+    device: torch.device
+    dap: Any = None
+    dap_weight: float = 0.0
 
     def state_tensors(self) -> dict[str, torch.Tensor]:
         if isinstance(self.clf, GaussianClassifier):

@@ -22,7 +22,8 @@ from anyshot.objectives.base import (
     register_objective,
 )
 
-__all__ = ["WGAN", "wasserstein_critic_loss", "wasserstein_generator_loss"]
+__all__ = ["WGAN", "WassersteinObjective", "wasserstein_critic_loss",
+           "wasserstein_generator_loss"]
 
 
 def wasserstein_critic_loss(real_out: CriticOutput, fake_out: CriticOutput) -> LossTerms:
@@ -38,12 +39,23 @@ def wasserstein_generator_loss(fake_out: CriticOutput) -> LossTerms:
     return LossTerms(loss, {"generator_adv": loss.detach()})
 
 
+class WassersteinObjective(AdversarialObjective):
+    """The Wasserstein losses on a score critic; subclasses keep D Lipschitz their own way."""
+
+    critic_kind = "score"
+
+    def critic_loss(self, real_out: CriticOutput, fake_out: CriticOutput) -> LossTerms:
+        return wasserstein_critic_loss(real_out, fake_out)
+
+    def generator_loss(self, fake_out: CriticOutput) -> LossTerms:
+        return wasserstein_generator_loss(fake_out)
+
+
 @register_objective
-class WGAN(AdversarialObjective):
+class WGAN(WassersteinObjective):
     """Wasserstein loss with critic weights clipped to [-clip_value, clip_value]."""
 
     name = "wgan"
-    critic_kind = "score"
     default_optimizer = OptimizerSpec("rmsprop", 5e-5)
 
     def __init__(self, clip_value: float = 0.01) -> None:
@@ -51,12 +63,6 @@ class WGAN(AdversarialObjective):
 
     def params(self) -> dict[str, Any]:
         return {"clip_value": self.clip_value}
-
-    def critic_loss(self, real_out: CriticOutput, fake_out: CriticOutput) -> LossTerms:
-        return wasserstein_critic_loss(real_out, fake_out)
-
-    def generator_loss(self, fake_out: CriticOutput) -> LossTerms:
-        return wasserstein_generator_loss(fake_out)
 
     @torch.no_grad()
     def after_critic_step(self, critic: nn.Module) -> None:

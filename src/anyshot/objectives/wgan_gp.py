@@ -13,15 +13,8 @@ from typing import Any
 
 import torch
 
-from anyshot.nn.critic import CriticOutput
-from anyshot.objectives.base import (
-    AdversarialObjective,
-    Critic,
-    LossTerms,
-    OptimizerSpec,
-    register_objective,
-)
-from anyshot.objectives.wgan import wasserstein_critic_loss, wasserstein_generator_loss
+from anyshot.objectives.base import Critic, LossTerms, OptimizerSpec, register_objective
+from anyshot.objectives.wgan import WassersteinObjective
 
 
 def gradient_penalty(
@@ -41,11 +34,10 @@ def gradient_penalty(
 
 
 @register_objective
-class WGANGP(AdversarialObjective):
+class WGANGP(WassersteinObjective):
     """Wasserstein loss with a gradient penalty of weight ``gp_weight`` (lambda)."""
 
     name = "wgan-gp"
-    critic_kind = "score"
     default_optimizer = OptimizerSpec("adam", 1e-4, (0.5, 0.9))
 
     def __init__(self, gp_weight: float = 10.0) -> None:
@@ -53,12 +45,6 @@ class WGANGP(AdversarialObjective):
 
     def params(self) -> dict[str, Any]:
         return {"gp_weight": self.gp_weight}
-
-    def critic_loss(self, real_out: CriticOutput, fake_out: CriticOutput) -> LossTerms:
-        return wasserstein_critic_loss(real_out, fake_out)
-
-    def generator_loss(self, fake_out: CriticOutput) -> LossTerms:
-        return wasserstein_generator_loss(fake_out)
 
     def penalty(self, critic, real, fake, attributes, generator) -> LossTerms:
         """lambda * E[(||grad D(x_hat, a)||_2 - 1)^2]; logged unweighted as ``penalty``."""
