@@ -12,6 +12,10 @@ The ``honest`` protocol with k validation folds (``evaluation.validation.folds``
     gamma = GAMMA_GRID[argmax curve[gzsl_cal_curve] at epoch_gzsl]
     fresh model on the full training split; test read once per task at epoch_t (with gamma).
 
+An epoch of the fresh model is as many generator steps as an epoch of the folds
+(``evaluation.validation.epoch_length: matched``): the folds train on fewer classes, and an epoch
+that stays one pass over the data would make epoch_t more training than validation chose.
+
 Methods that do not train by epochs (DAP, attribute regression, ...) get one evaluation per fold
 (a single row, ``epoch`` 0), which records the validation scores and chooses gamma.
 """
@@ -19,6 +23,7 @@ Methods that do not train by epochs (DAP, attribute regression, ...) get one eva
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -298,6 +303,8 @@ def run_seed(config: ExperimentConfig, data: AnyShotData, seed: int,
         gamma = validation.get(f"{g}_gamma") if calibrated else None
         # Fresh model, full training split, test read once per task at its selected epoch.
         final = build_method(config, seed)
+        if ev.validation.epoch_length == "matched":
+            _match_epoch_length(final, views)
         if not method.iterative:
             _fit(final, data, epochs or None,
                  (lambda e, _l: progress(f"seed {seed}", e, epochs)) if progress else None,
@@ -356,6 +363,16 @@ def run_seed(config: ExperimentConfig, data: AnyShotData, seed: int,
         seconds=time.perf_counter() - t0,
         history=history,
     )
+
+
+def _match_epoch_length(method: Method, views: list[AnyShotData]) -> None:
+    """Make an epoch of ``method`` as many generator steps as one of the validation folds (the
+    mean over folds), unless its config fixes ``steps_per_epoch`` or it has no batches."""
+    cfg = method.config
+    if not method.iterative or getattr(cfg, "steps_per_epoch", 0) is not None:
+        return
+    steps = [max(1, math.ceil(v.trainval.size / cfg.batch_size)) for v in views]
+    cfg.steps_per_epoch = int(round(float(np.mean(steps))))
 
 
 def _save(method: Method, save_dir: Path | None, tasks) -> None:

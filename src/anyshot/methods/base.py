@@ -52,6 +52,7 @@ from anyshot.nn.conditioning import start_from_prior
 from anyshot.nn.critic import CriticOutput
 from anyshot.objectives.attribute_consistency import AttributeConsistency
 from anyshot.objectives.base import AdversarialObjective, LossTerms, OptimizerSpec
+from anyshot.training.weight_average import WeightAverage
 from anyshot.utils import make_generator, resolve_device
 
 __all__ = [
@@ -315,6 +316,12 @@ class GenerativeConfig(SynthesisConfig):
             as it and learns a correction); ``prior_trainable`` lets training move its parts.
         attribute_consistency: weight of the attribute-consistency loss of generated features
             (:mod:`anyshot.objectives.attribute_consistency`); 0 = off.
+        steps_per_epoch: generator steps per epoch; ``None``: ceil(n_train / batch_size), one
+            pass over the data. A fixed number makes an epoch the same amount of training on
+            the validation problem (fewer classes) and on the full split, so an epoch chosen on
+            validation means the same for the final model.
+        ema: decay of an exponential moving average of the generator's weights, which synthesis
+            reads instead of the last iterate (:mod:`anyshot.training.weight_average`); 0 = off.
     """
 
     epochs: int = 30
@@ -332,6 +339,8 @@ class GenerativeConfig(SynthesisConfig):
     prior: str = "none"
     prior_trainable: bool = False
     attribute_consistency: float = 0.0
+    steps_per_epoch: int | None = None
+    ema: float = 0.0
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -354,6 +363,12 @@ class GenerativeConfig(SynthesisConfig):
         if self.attribute_consistency < 0:
             raise ConfigError("attribute_consistency (a loss weight) must be >= 0, got "
                               f"{self.attribute_consistency}.")
+        if self.steps_per_epoch is not None and self.steps_per_epoch < 1:
+            raise ConfigError(f"steps_per_epoch must be >= 1 (or null for one pass over the "
+                              f"data), got {self.steps_per_epoch}.")
+        if not 0.0 <= self.ema < 1.0:
+            raise ConfigError(f"ema (a decay) must be in [0, 1), got {self.ema}; 0 turns the "
+                              "weight average off.")
         self.optimizer = optimizer_settings(self.optimizer)
 
 
@@ -643,6 +658,8 @@ class GenerativeMethod(Method):
         spec = optimizer_spec(cfg, self.objective)
         self.opt_g_ = spec.build(self._generator_parameters())
         self.opt_d_ = spec.build(self._critic_parameters())
+        self.ema_ = (WeightAverage(self._generator_parameters(), cfg.ema) if cfg.ema > 0
+                     else None)
         self.history_: list[dict[str, float]] = []
         start = 1
         if checkpointer is not None:
@@ -653,7 +670,7 @@ class GenerativeMethod(Method):
                 start = int(state["epoch"]) + 1
                 if on_restore is not None:
                     on_restore(state.get("caller", {}))
-        steps = max(1, math.ceil(self.n_train_ / cfg.batch_size))
+        steps = cfg.steps_per_epoch or max(1, math.ceil(self.n_train_ / cfg.batch_size))
         # wall clock, kept apart from the deterministic history
         self.epoch_seconds_: list[float] = []
         for epoch in range(start, epochs + 1):
@@ -709,6 +726,8 @@ class GenerativeMethod(Method):
             t, meta = optimizer_tensors(name, opt)
             tensors.update(t)
             opt_meta[name] = meta
+        if self.ema_ is not None:
+            tensors.update({f"ema.{k}": v for k, v in self.ema_.state_tensors().items()})
         return tensors, {"optimizers": opt_meta, "history": self.history_,
                          "extra": self._extra_state()}
 
@@ -721,6 +740,9 @@ class GenerativeMethod(Method):
             restore_optimizer(name, opt, {k: v.to(self.device) for k, v in tensors.items()},
                               state["optimizers"][name])
         self.rng_.set_state(tensors["rng"])
+        if self.ema_ is not None:
+            self.ema_.load_state_tensors({k[4:]: v.to(self.device) for k, v in tensors.items()
+                                          if k.startswith("ema.")})
         self.history_ = list(state["history"])
         self._load_extra_state(state.get("extra", {}))
 
@@ -793,6 +815,8 @@ class GenerativeMethod(Method):
         self.opt_g_.zero_grad(set_to_none=True)
         loss.backward()
         self.opt_g_.step()
+        if self.ema_ is not None:
+            self.ema_.update()
         self.critic_.requires_grad_(True)
         return logs
 
@@ -800,11 +824,19 @@ class GenerativeMethod(Method):
         """The networks whose weights make up the method (extended by subclasses)."""
         return {"generator": self.generator_, "critic": self.critic_}
 
+    def _averaged(self) -> contextlib.AbstractContextManager:
+        """The generator's weight average in place (when ``ema`` is on), else nothing."""
+        ema = getattr(self, "ema_", None)
+        return ema.applied() if ema is not None else contextlib.nullcontext()
+
     def state_tensors(self) -> dict[str, torch.Tensor]:
+        """The model's weights; with ``ema`` the generator's are the average, which is what
+        synthesis reads, so a loaded model synthesizes what the trained one did."""
         out = {"attributes": self.A_, "train_classes": self.train_classes_,
                "feature_dim": torch.tensor(self.feature_dim_)}
-        for prefix, module in self._modules().items():
-            out.update({f"{prefix}.{k}": v for k, v in module.state_dict().items()})
+        with self._averaged():
+            for prefix, module in self._modules().items():
+                out.update({f"{prefix}.{k}": v.clone() for k, v in module.state_dict().items()})
         return {**out, **dap_state(getattr(self, "dap_", None))}
 
     def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
@@ -819,6 +851,7 @@ class GenerativeMethod(Method):
                      if k.startswith(prefix + ".")}
             module.load_state_dict(state)
             module.to(self.device)
+        self.ema_ = None  # the saved generator weights already are the average
         self.dap_ = load_dap(self, tensors)
 
     def restore_classifier(self, candidates, synth_classes, tensors) -> Classifier:
@@ -855,7 +888,7 @@ class GenerativeMethod(Method):
         y = cls.repeat_interleave(int(n_per_class))
         rng = make_generator(seed, self.device)
         self.generator_.eval()
-        with self._autocast():
+        with self._autocast(), self._averaged():
             X = self._generate(self.A_[y], rng, train=False).float()
         self.generator_.train()
         if cache is not None:
