@@ -65,6 +65,9 @@ class NamedConfig:
     params: dict[str, Any] = field(default_factory=dict)
 
 
+EPOCH_LENGTHS = ("matched", "pass")
+
+
 @dataclass
 class ValidationConfig:
     """How the validation problem is carved from the training classes.
@@ -74,12 +77,21 @@ class ValidationConfig:
     protocol trains one model per fold and chooses epochs and gamma on the mean over folds.
     With ``use_dataset_val`` and a dataset that names its validation classes (xlsa17), fold 0
     holds out those classes and the other folds draw as many classes at random.
+
+    ``epoch_length``: what an epoch of the final model (trained on the full split) is.
+    ``matched`` (default): as many generator steps as an epoch of the validation folds (their
+    mean), so the epoch chosen on validation is the same amount of training for the final
+    model; a fold trains on fewer classes, and with one pass over the data per epoch the final
+    model would take more steps per epoch (1.7x on TEP), past the point validation chose.
+    ``pass``: one pass over the training data per epoch on every problem. A method config that
+    sets ``steps_per_epoch`` itself is left alone.
     """
 
     unseen_fraction: float = 0.2
     holdout_fraction: float = 0.2
     use_dataset_val: bool = True
     folds: int = 1
+    epoch_length: str = "matched"
 
 
 @dataclass
@@ -156,6 +168,9 @@ class ExperimentConfig:
         if not isinstance(folds, int) or isinstance(folds, bool) or folds < 1:
             raise ConfigError(f"evaluation.validation.folds must be a positive integer (the number "
                               f"of validation problems, e.g. 1 or 3), got {folds!r}.")
+        if ev.validation.epoch_length not in EPOCH_LENGTHS:
+            raise ConfigError(f"evaluation.validation.epoch_length {ev.validation.epoch_length!r} "
+                              f"is unknown; choose one of {', '.join(EPOCH_LENGTHS)}.")
         if not isinstance(ev.calibration, bool):
             raise ConfigError(f"evaluation.calibration must be true or false, "
                               f"got {ev.calibration!r}.")

@@ -12,6 +12,10 @@ The ``honest`` protocol with k validation folds (``evaluation.validation.folds``
     gamma = GAMMA_GRID[argmax curve[gzsl_cal_curve] at epoch_gzsl]
     fresh model on the full training split; test read once per task at epoch_t (with gamma).
 
+An epoch of the fresh model is as many generator steps as an epoch of the folds
+(``evaluation.validation.epoch_length: matched``): the folds train on fewer classes, and an epoch
+that stays one pass over the data would make epoch_t more training than validation chose.
+
 Methods that do not train by epochs (DAP, attribute regression, ...) get one evaluation per fold
 (a single row, ``epoch`` 0), which records the validation scores and chooses gamma.
 """
@@ -47,6 +51,7 @@ from anyshot.selection import (
     best_epochs,
     evaluations_since_best,
     fold_seeds,
+    match_epoch_length,
     mean_curve,
     validation_record,
     validation_views,
@@ -195,6 +200,8 @@ def run_seed(config: ExperimentConfig, data: AnyShotData, seed: int,
         gamma = validation.get(f"{g}_gamma") if calibrated else None
         # Fresh model, full training split, test read once per task at its selected epoch.
         final = build_method(config, seed)
+        if ev.validation.epoch_length == "matched":
+            match_epoch_length(final, views)
         if not method.iterative:
             _fit(final, data, epochs or None,
                  (lambda e, _l: progress(f"seed {seed}", e, epochs)) if progress else None,

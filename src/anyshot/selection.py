@@ -8,6 +8,7 @@ curve and the epoch each task selects on it (see :mod:`anyshot.experiment` for t
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -17,9 +18,10 @@ from anyshot.data.dataset import AnyShotData
 from anyshot.errors import ConfigError
 from anyshot.evaluation.calibration import GAMMA_GRID
 from anyshot.evaluation.protocols import selection_metric, task_names
+from anyshot.methods import Method
 
-__all__ = ["best_epochs", "evaluations_since_best", "fold_seeds", "mean_curve",
-           "validation_record", "validation_views"]
+__all__ = ["best_epochs", "evaluations_since_best", "fold_seeds", "match_epoch_length",
+           "mean_curve", "validation_record", "validation_views"]
 
 
 def evaluations_since_best(curve: list[dict[str, float]], keys: list[str]) -> int:
@@ -126,3 +128,13 @@ def validation_record(curve: list[dict[str, Any]], selected: dict[str, int], tas
             record.update({k: row[k] for k in (f"{g}_cal_u", f"{g}_cal_s", f"{g}_cal_h",
                                                 f"{g}_gamma")})
     return record
+
+
+def match_epoch_length(method: Method, views: list[AnyShotData]) -> None:
+    """Make an epoch of ``method`` as many generator steps as one of the validation folds (the
+    mean over folds), unless its config fixes ``steps_per_epoch`` or it has no batches."""
+    cfg = method.config
+    if not method.iterative or getattr(cfg, "steps_per_epoch", 0) is not None:
+        return
+    steps = [max(1, math.ceil(v.trainval.size / cfg.batch_size)) for v in views]
+    cfg.steps_per_epoch = int(round(float(np.mean(steps))))

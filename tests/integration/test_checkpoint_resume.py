@@ -121,3 +121,16 @@ def test_nan_loss_stops_with_loss_and_epoch_and_keeps_last_good_checkpoint(tmp_p
     tensors, state = ck.latest()
     assert state["epoch"] == 2 and all(torch.isfinite(t.float()).all() for t in tensors.values()
                                        if t.is_floating_point())
+
+
+def test_resume_keeps_the_generator_weight_average(tmp_path):
+    cfg = load_config("clswgan/synthetic", {**OVERRIDES, "method.params.hidden": 32,
+                                             "method.params.critic_hidden": 32,
+                                             "method.params.ema": 0.9})
+    unseen = prepare_data(cfg).unseen
+    full = _train(cfg, 3, None)
+    ck = Checkpointer(tmp_path, every=1, keep=2)
+    _train(cfg, 2, ck)
+    resumed = _train(cfg, 3, ck)
+    torch.testing.assert_close(resumed.synthesize(unseen, 4)[0], full.synthesize(unseen, 4)[0],
+                               rtol=0, atol=0)

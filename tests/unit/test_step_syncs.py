@@ -18,6 +18,8 @@ CASES = {
                     pretrain=dict(epochs=1)),
     "clswgan-consistency": dict(batch_size=16, hidden=16, critic_hidden=16, critic_iter=2,
                                 pretrain=dict(epochs=1), attribute_consistency=0.1),
+    "clswgan-ema": dict(batch_size=16, hidden=16, critic_hidden=16, critic_iter=2,
+                        pretrain=dict(epochs=1), ema=0.9),
     "srwgan": dict(batch_size=16, nz=8, latent=8, hidden=16, k=0, critic_iter=2,
                    loss_syn_num=3, kmeans_iters=2),
     "srwgan-plain-critic": dict(batch_size=16, nz=8, latent=8, hidden=16, k=0, critic_iter=2,

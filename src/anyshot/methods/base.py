@@ -194,6 +194,12 @@ class GenerativeConfig(SynthesisConfig):
             as it and learns a correction); ``prior_trainable`` lets training move its parts.
         attribute_consistency: weight of the attribute-consistency loss of generated features
             (:mod:`anyshot.objectives.attribute_consistency`); 0 = off.
+        steps_per_epoch: generator steps per epoch; ``None``: ceil(n_train / batch_size), one
+            pass over the data. A fixed number makes an epoch the same amount of training on
+            the validation problem (fewer classes) and on the full split, so an epoch chosen on
+            validation means the same for the final model.
+        ema: decay of an exponential moving average of the generator's weights, which synthesis
+            reads instead of the last iterate (:mod:`anyshot.training.weight_average`); 0 = off.
     """
 
     epochs: int = 30
@@ -211,6 +217,8 @@ class GenerativeConfig(SynthesisConfig):
     prior: str = "none"
     prior_trainable: bool = False
     attribute_consistency: float = 0.0
+    steps_per_epoch: int | None = None
+    ema: float = 0.0
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -233,6 +241,12 @@ class GenerativeConfig(SynthesisConfig):
         if self.attribute_consistency < 0:
             raise ConfigError("attribute_consistency (a loss weight) must be >= 0, got "
                               f"{self.attribute_consistency}.")
+        if self.steps_per_epoch is not None and self.steps_per_epoch < 1:
+            raise ConfigError(f"steps_per_epoch must be >= 1 (or null for one pass over the "
+                              f"data), got {self.steps_per_epoch}.")
+        if not 0.0 <= self.ema < 1.0:
+            raise ConfigError(f"ema (a decay) must be in [0, 1), got {self.ema}; 0 turns the "
+                              "weight average off.")
         self.optimizer = optimizer_settings(self.optimizer)
 
 

@@ -54,6 +54,7 @@ from anyshot.training.step import (
     resolve_precision,
 )
 from anyshot.training.trainer import EpochCallback, Term, Trainer
+from anyshot.training.weight_average import WeightAverage
 from anyshot.utils import stream_generator
 
 __all__ = ["GenerativeMethod"]
@@ -172,11 +173,14 @@ class GenerativeMethod(Method):
         regularizers = self._prepare_shared(data)
         self._prepare(train)
         generator_side, critic_side = self.networks()
+        self.ema_ = (WeightAverage([p for m in generator_side.values() for p in m.parameters()],
+                                   cfg.ema) if cfg.ema > 0 else None)
+        one_pass = max(1, math.ceil(self.n_train_ / cfg.batch_size))
         self.trainer_ = Trainer(
             self, optimizer_spec(cfg, self.objective), generator_modules=generator_side,
             critic_modules=critic_side, critic_iter=cfg.critic_iter,
-            steps_per_epoch=max(1, math.ceil(self.n_train_ / cfg.batch_size)),
-            precision=self.precision_, device=dev, regularizers=regularizers)
+            steps_per_epoch=cfg.steps_per_epoch or one_pass, precision=self.precision_,
+            device=dev, regularizers=regularizers, average=self.ema_)
         self.history_ = self.trainer_.history
         self.epoch_seconds_ = self.trainer_.epoch_seconds
         self.trainer_.run(epochs, on_epoch=on_epoch, checkpointer=checkpointer,
@@ -207,11 +211,19 @@ class GenerativeMethod(Method):
         generator_side, critic_side = self.networks()
         return {**generator_side, **critic_side}
 
+    def _averaged(self) -> contextlib.AbstractContextManager:
+        """The generator's weight average in place (when ``ema`` is on), else nothing."""
+        ema = getattr(self, "ema_", None)
+        return ema.applied() if ema is not None else contextlib.nullcontext()
+
     def state_tensors(self) -> dict[str, torch.Tensor]:
+        """The model's weights; with ``ema`` the generator's are the average, which is what
+        synthesis reads, so a loaded model synthesizes what the trained one did."""
         out = {"attributes": self.A_, "train_classes": self.train_classes_,
                "feature_dim": torch.tensor(self.feature_dim_)}
-        for prefix, module in self._modules().items():
-            out.update({f"{prefix}.{k}": v for k, v in module.state_dict().items()})
+        with self._averaged():
+            for prefix, module in self._modules().items():
+                out.update({f"{prefix}.{k}": v.clone() for k, v in module.state_dict().items()})
         return {**out, **dap_state(getattr(self, "dap_", None))}
 
     def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
@@ -226,6 +238,7 @@ class GenerativeMethod(Method):
                      if k.startswith(prefix + ".")}
             module.load_state_dict(state)
             module.to(self.device)
+        self.ema_ = None  # the saved generator weights already are the average
         self.dap_ = load_dap(self, tensors)
 
     def restore_classifier(self, candidates, synth_classes, tensors) -> Classifier:
@@ -262,7 +275,7 @@ class GenerativeMethod(Method):
         y = cls.repeat_interleave(int(n_per_class))
         rng = stream_generator(seed, "synthesis", self.device)
         self.generator_.eval()
-        with autocast(self.precision_, self.device):
+        with autocast(self.precision_, self.device), self._averaged():
             X = self.generate(self.A_[y], rng).float()
         self.generator_.train()
         if cache is not None:

@@ -37,6 +37,7 @@ from anyshot.errors import TrainingDivergedError
 from anyshot.nn.critic import CriticOutput
 from anyshot.objectives.base import AdversarialObjective, LossTerms, OptimizerSpec
 from anyshot.training.step import CriticStep, GeneratorStep, LogSums, autocast
+from anyshot.training.weight_average import WeightAverage
 
 __all__ = ["Adversarial", "EpochCallback", "StopTraining", "Term", "Trainer"]
 
@@ -114,12 +115,15 @@ class Trainer:
         precision: fp32 | tf32 | bf16 (:func:`anyshot.training.step.autocast`).
         regularizers: generator terms every method may switch on (attribute consistency),
             added after the model's own terms.
+        average: a weight average of the generator side, updated after every generator step
+            and checkpointed with the rest (``None``: off).
     """
 
     def __init__(self, model: Adversarial, optimizer: OptimizerSpec, *,
                  generator_modules: dict[str, nn.Module], critic_modules: dict[str, nn.Module],
                  critic_iter: int, steps_per_epoch: int, precision: str,
-                 device: torch.device, regularizers: Sequence[Term] = ()) -> None:
+                 device: torch.device, regularizers: Sequence[Term] = (),
+                 average: WeightAverage | None = None) -> None:
         self.model = model
         self.modules = {**generator_modules, **critic_modules}
         self.opt_g = optimizer.build([p for m in generator_modules.values()
@@ -130,6 +134,7 @@ class Trainer:
         self.precision = precision
         self.device = device
         self.regularizers = tuple(regularizers)
+        self.average = average
         self.history: list[dict[str, float]] = []
         # wall clock, kept apart from the deterministic history
         self.epoch_seconds: list[float] = []
@@ -182,6 +187,8 @@ class Trainer:
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
         self.opt_g.step()
+        if self.average is not None:
+            self.average.update()
         m.critic_.requires_grad_(True)
         return logs
 
@@ -254,7 +261,7 @@ class Trainer:
 
     def state(self) -> tuple[dict[str, torch.Tensor], dict]:
         """Everything needed to resume: weights, optimizer state, the training random stream,
-        the history and the terms' control values."""
+        the generator's weight average, the history and the terms' control values."""
         tensors: dict[str, torch.Tensor] = {"rng": self.model.rng_.get_state()}
         for prefix, module in self.modules.items():
             tensors.update({f"{prefix}.{k}": v for k, v in module.state_dict().items()})
@@ -263,6 +270,8 @@ class Trainer:
             t, meta = optimizer_tensors(name, opt)
             tensors.update(t)
             opt_meta[name] = meta
+        if self.average is not None:
+            tensors.update({f"ema.{k}": v for k, v in self.average.state_tensors().items()})
         return tensors, {"optimizers": opt_meta, "history": self.history,
                          "extra": _state_of(self._terms())}
 
@@ -276,6 +285,9 @@ class Trainer:
             restore_optimizer(name, opt, {k: v.to(self.device) for k, v in tensors.items()},
                               state["optimizers"][name])
         self.model.rng_.set_state(tensors["rng"])
+        if self.average is not None:
+            self.average.load_state_tensors({k[4:]: v.to(self.device) for k, v in tensors.items()
+                                             if k.startswith("ema.")})
         self.history[:] = state["history"]
         extra = state.get("extra", {})
         for term in self._terms():
