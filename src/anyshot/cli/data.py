@@ -1,0 +1,47 @@
+"""Commands for the user's own data: ``validate`` a manifest, write ``example-data``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from anyshot.cli import checks
+from anyshot.cli.base import exit_on_errors
+from anyshot.errors import ConfigError
+
+
+def validate(
+    manifest: Annotated[Path, typer.Argument(help="a YAML/JSON data manifest")],
+) -> None:
+    """Check a data manifest and its files; explain every problem found."""
+    from anyshot.data.manifest import load_manifest, validate_manifest
+
+    with exit_on_errors():
+        if not manifest.is_file():
+            raise ConfigError(f"manifest {str(manifest)!r} does not exist; write one (see "
+                              "`anyshot example-data DIR` for an example).")
+        problems = validate_manifest(manifest)
+        if problems:
+            typer.secho(f"{manifest}: {len(problems)} problem(s)", fg=typer.colors.RED, err=True)
+            for p in problems:
+                typer.echo(f"- {p}", err=True)
+            raise typer.Exit(1)
+        typer.echo(f"{manifest}: OK")
+        typer.echo(load_manifest(manifest).summary())
+
+
+def example_data(
+    folder: Annotated[Path, typer.Argument(help="folder to write the example files into")],
+    seed: Annotated[int, typer.Option(help="seed of the synthetic benchmark")] = 0,
+) -> None:
+    """Write example CSV files and a manifest (the synthetic benchmark as user data)."""
+    from anyshot.data.synthetic import write_example_files
+
+    with exit_on_errors():
+        checks.at_least("--seed", seed, 0)
+        if folder.exists() and not folder.is_dir():
+            raise ConfigError(f"FOLDER {str(folder)!r} is a file; give a folder.")
+        for _name, path in sorted(write_example_files(folder, seed=seed).items()):
+            typer.echo(str(path))
