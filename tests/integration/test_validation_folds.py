@@ -17,7 +17,7 @@ from anyshot.experiment import (
     run_experiment,
 )
 from anyshot.reporting import result_lines, results_table
-from anyshot.selection import best_epochs, fold_seeds, validation_views
+from anyshot.selection import best_epochs, fold_seeds, match_epoch_length, validation_views
 
 RIDGE = "attribute-regression/synthetic"
 DAP = {"method.name": "dap", "method.params": {}}
@@ -111,6 +111,7 @@ def test_one_fold_reproduces_the_single_validation_protocol(tmp_path):
                    "seed 0 validation")
     selected = best_epochs(curve, tasks, val)
     final, expected = build_method(cfg, 0), {}
+    match_epoch_length(final, [val])  # as the runner does (evaluation.validation.epoch_length)
     _fit(final, data, max(selected.values()), lambda e, _l: expected.update(
         evaluate(final, data, [t for t, s in selected.items() if s == e])))
     r = run_experiment(cfg)[0]
