@@ -26,7 +26,7 @@ from anyshot.experiment import (
     prepare_data,
     run_experiment,
 )
-from anyshot.selection import best_epochs, evaluations_since_best
+from anyshot.selection import evaluations_since_best
 
 TOL = 0.05
 FIXED = {"evaluation.protocol": "fixed", "evaluation.seeds": [0], "device": "cpu",
@@ -100,10 +100,8 @@ def test_early_stopping_is_a_prefix_of_the_full_validation_curve():
                    patience=patience)
     assert len(short) == stops[patience] < len(full)  # it stopped early ...
     assert short == full[:len(short)]  # ... on exactly the same trajectory
-    # How much an early stop gives up is a property of the trajectory, not of the code: with the
-    # SeedSequence streams, seed 0 stops at patience 3 before a later rise (ZSL 0.82 vs 0.90),
-    # so only what selection sees is checked: the best of the stopped curve is its prefix's.
-    assert best_epochs(short, tasks, val) == best_epochs(full[:len(short)], tasks, val)
+    # How much an early stop gives up is a property of the trajectory, not of the code (seed 0
+    # stops at patience 3 before a later rise, ZSL 0.82 vs 0.90), so it is not asserted here.
 
 
 def test_patience_end_to_end_reports_and_selects_on_validation():
