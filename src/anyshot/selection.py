@@ -8,7 +8,6 @@ curve and the epoch each task selects on it (see :mod:`anyshot.experiment` for t
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -136,5 +135,5 @@ def match_epoch_length(method: Method, views: list[AnyShotData]) -> None:
     cfg = method.config
     if not method.iterative or getattr(cfg, "steps_per_epoch", 0) is not None:
         return
-    steps = [max(1, math.ceil(v.trainval.size / cfg.batch_size)) for v in views]
+    steps = [cfg.epoch_steps(v.trainval.size) for v in views]
     cfg.steps_per_epoch = int(round(float(np.mean(steps))))

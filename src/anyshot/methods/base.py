@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -248,6 +249,11 @@ class GenerativeConfig(SynthesisConfig):
             raise ConfigError(f"ema (a decay) must be in [0, 1), got {self.ema}; 0 turns the "
                               "weight average off.")
         self.optimizer = optimizer_settings(self.optimizer)
+
+    def epoch_steps(self, n_train: int) -> int:
+        """Generator steps per epoch on ``n_train`` samples: ``steps_per_epoch`` when set, else
+        one pass over the data, ceil(n_train / batch_size)."""
+        return self.steps_per_epoch or max(1, math.ceil(n_train / self.batch_size))
 
 
 def fit_dap(method: "Method", data: AnyShotData) -> Any:

@@ -19,7 +19,6 @@ call, join them to the real ones, and train the final classifier on the method's
 from __future__ import annotations
 
 import contextlib
-import math
 from abc import abstractmethod
 from typing import Any, Callable, Sequence
 
@@ -175,11 +174,10 @@ class GenerativeMethod(Method):
         generator_side, critic_side = self.networks()
         self.ema_ = (WeightAverage([p for m in generator_side.values() for p in m.parameters()],
                                    cfg.ema) if cfg.ema > 0 else None)
-        one_pass = max(1, math.ceil(self.n_train_ / cfg.batch_size))
         self.trainer_ = Trainer(
             self, optimizer_spec(cfg, self.objective), generator_modules=generator_side,
             critic_modules=critic_side, critic_iter=cfg.critic_iter,
-            steps_per_epoch=cfg.steps_per_epoch or one_pass, precision=self.precision_,
+            steps_per_epoch=cfg.epoch_steps(self.n_train_), precision=self.precision_,
             device=dev, regularizers=regularizers, average=self.ema_)
         self.history_ = self.trainer_.history
         self.epoch_seconds_ = self.trainer_.epoch_seconds
