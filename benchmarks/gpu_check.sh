@@ -4,7 +4,9 @@
 #
 #   env.txt          torch / CUDA / GPU versions, nvidia-smi
 #   flo.md           benchmarks/perf.py flo on CUDA: s/epoch, eval s and peak GPU memory at the
-#                    FLO shape, SRWGAN (fp32, bf16) and f-CLSWGAN, against the per-class loop
+#                    FLO shape, SRWGAN (fp32, bf16) and f-CLSWGAN, against the per-class loop,
+#                    and both with CUDA graphs (cuda_graphs: true)
+#   graphs_tests     tests/unit/test_step_graphs.py on CUDA: captured steps replay, train, repeat
 #   roofline.md      benchmarks/perf.py roofline on CUDA: share of the step that is matrix products
 #   step_ops_*.json  ops dispatched and host syncs per training step, CPU and CUDA
 #   tep.jsonl        one TEP run (srwgan/tep, group A, seed 0) on CUDA, if the TEP files are
@@ -36,7 +38,9 @@ part() {  # part NAME SECONDS COMMAND...: run with a time limit, record its stat
     nvidia-smi 2>/dev/null
 } >"$OUT/env.txt" 2>&1
 
-part flo 150 python benchmarks/perf.py flo --device cuda --bf16 --repeat 1 --out "$OUT/flo.md"
+part flo 200 python benchmarks/perf.py flo --device cuda --bf16 --graphs --repeat 1 \
+    --out "$OUT/flo.md"
+part graphs_tests 90 python -m pytest -q tests/unit/test_step_graphs.py
 part roofline 60 python benchmarks/perf.py roofline --device cuda --bf16 --out "$OUT/roofline.md"
 part step_ops_cuda 45 python benchmarks/step_ops.py --device cuda --json "$OUT/step_ops_cuda.json"
 part step_ops_cpu 60 python benchmarks/step_ops.py --device cpu --json "$OUT/step_ops_cpu.json"

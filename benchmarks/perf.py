@@ -78,9 +78,11 @@ def run_case(spec: dict) -> dict:
     from anyshot.data.transforms import scale_features
     from anyshot.evaluation.protocols import evaluate
     from anyshot.experiment import _fit, build_method
+    from anyshot.training.graphs import WARMUP
 
     torch.set_num_threads(spec["threads"])
-    overrides = {"device": spec["device"], "method.params.amp": spec["amp"]}
+    overrides = {"device": spec["device"], "method.params.amp": spec["amp"],
+                 "method.params.cuda_graphs": bool(spec.get("graphs"))}
     if spec.get("batch_size"):
         overrides["method.params.batch_size"] = spec["batch_size"]
     cfg = load_config(f"{spec['method']}/flo", overrides)
@@ -106,7 +108,8 @@ def run_case(spec: dict) -> dict:
     n_train = int(data.trainval.size)
     steps_per_epoch = math.ceil(n_train / B)
     epoch_no = int(getattr(method.config, "k", 0)) + 1  # every term of the method is on
-    method.trainer_.train_epoch(epoch_no, 1)  # warm-up step (allocator, kernels)
+    # warm-up (allocator, kernels; with CUDA graphs, the eager runs before capture and capture)
+    method.trainer_.train_epoch(epoch_no, WARMUP + 1 if spec.get("graphs") else 1)
     _sync(dev)
     if spec.get("roofline"):
         return {**spec, **roofline_case(method, epoch_no, dev)}
@@ -118,7 +121,8 @@ def run_case(spec: dict) -> dict:
     out = {**spec, "batch": B, "n_train": n_train, "steps_per_epoch": steps_per_epoch,
            "prepare_s": prepare_s, "step_s": step_s, "epoch_s": step_s * steps_per_epoch,
            "timed_steps": steps,
-           "samples_per_s": B * method.config.critic_iter / step_s}
+           "samples_per_s": B * method.config.critic_iter / step_s,
+           "graphs_active": bool(method.trainer_.graphs and method.trainer_.graphs.active)}
     if spec.get("eval", True):
         t0 = time.perf_counter()
         metrics = evaluate(method, data, ["zsl", "gzsl"])
@@ -261,10 +265,13 @@ def flo(args) -> list[str]:
     ]
     if args.bf16:
         cases.append({**base, "method": "srwgan", "impl": "vectorized", "amp": "bf16"})
+    if args.graphs:
+        cases += [{**base, "method": m, "impl": "vectorized", "graphs": True}
+                  for m in ("srwgan", "clswgan")]
     lines = [f"machine: {machine(args.device, args.threads)}", "",
-             "| method | implementation | amp | batch | s/epoch | samples/s (critic) | eval s "
-             "| peak RSS MB | peak GPU MB | ZSL | GZSL H |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| method | implementation | amp | CUDA graphs | batch | s/epoch | samples/s (critic) "
+             "| eval s | peak RSS MB | peak GPU MB | ZSL | GZSL H |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     # Cases run round-robin ``--repeat`` times; each row keeps its fastest repeat (the first
     # process after a quiet spell runs a few percent slower, whichever case it is).
     runs = [[] for _ in cases]
@@ -278,7 +285,10 @@ def flo(args) -> list[str]:
         r["repeats_epoch_s"] = [x["epoch_s"] for x in reps]
         results.append(r)
         m = r.get("metrics", {})
-        row = (f"| {r['method']} | {r['impl']} | {r['amp']} | {r.get('batch', 'preset')} "
+        graphed = ("off" if not r.get("graphs") else
+                   "on" if r.get("graphs_active") else "fell back")
+        row = (f"| {r['method']} | {r['impl']} | {r['amp']} | {graphed} "
+               f"| {r.get('batch', 'preset')} "
                f"| {r['epoch_s']:.2f} | {r['samples_per_s']:.0f} | {r['eval_s']:.2f} "
                f"| {r['peak_rss_mb']:.0f} | {r.get('peak_gpu_mb', float('nan')):.0f} "
                f"| {m.get('zsl', float('nan')):.3f} | {m.get('gzsl_h', float('nan')):.3f} |")
@@ -400,6 +410,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--batch-size", type=int, default=None)
     ap.add_argument("--bf16", action="store_true", help="also time SRWGAN with amp=bf16")
+    ap.add_argument("--graphs", action="store_true",
+                    help="also time SRWGAN and f-CLSWGAN with cuda_graphs on")
     ap.add_argument("--repeat", type=int, default=2, help="round-robin repeats of the FLO cases")
     ap.add_argument("--classes", type=lambda s: [int(v) for v in s.split(",")],
                     default=[20, 100, 500, 2000])

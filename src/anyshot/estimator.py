@@ -67,8 +67,8 @@ class AnyShotClassifier(ClassifierMixin, BaseEstimator):
     """Any-shot classifier: a generative (or attribute-based) method + a final classifier.
 
     Args:
-        method: ``clswgan``, ``srwgan``, ``attribute-regression`` or ``dap`` (default: the
-            preset's method, else ``clswgan``).
+        method: ``clswgan``, ``srwgan``, ``factorised-gaussian``, ``attribute-regression`` or
+            ``dap`` (default: the preset's method, else ``clswgan``).
         objective: adversarial objective of generative methods (``wgan``, ``wgan-gp``,
             ``ebgan``; default: the preset's, else ``wgan-gp``).
         preset: a shipped config (``anyshot presets``) whose method, objective and

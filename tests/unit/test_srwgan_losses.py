@@ -65,13 +65,29 @@ def test_dual_ascent_update_and_clamp_at_zero():
     assert m.update(0.0) == pytest.approx(0.15)          # 0.2 + 0.1 * (0 - 0.5)
     assert m.update(-10.0) == 0.0                        # 0.15 - 1.05 < 0 -> clamped
     assert m.update(0.5) == 0.0                          # on the bound: no change
-    m.beta = 2.0
+    m.beta.fill_(2.0)
     assert m.penalty(t(1.5)).item() == pytest.approx(2.0)   # 2 * (1.5 - 0.5)
     state = m.state_dict()
     other = DualAscentMultiplier(bound=0.5, step=0.1)
     other.load_state_dict(state)
     assert other.beta == 2.0 and isinstance(state["beta"], float)
     assert DualAscentMultiplier(0.1).step == 1e-6
+
+
+def test_dual_ascent_updates_beta_in_place_after_the_penalty_is_formed():
+    # beta stays one tensor (a CUDA graph reads and writes it at a fixed address); the penalty
+    # formed before the update keeps the old beta and still back-propagates.
+    m = DualAscentMultiplier(bound=0.5, step=0.1, beta=1.0)
+    beta = m.beta
+    kl = t(2.5).requires_grad_(True)
+    penalty = m.penalty(kl)
+    logged = m.update(kl)
+    assert m.beta is beta and beta.item() == pytest.approx(1.2)   # 1 + 0.1 * (2.5 - 0.5)
+    penalty.backward()
+    assert penalty.item() == pytest.approx(2.0)                   # old beta 1 * (2.5 - 0.5)
+    assert kl.grad.item() == pytest.approx(1.0)                   # d/dkl = old beta
+    m.update(0.5)
+    assert logged.item() == pytest.approx(1.2)                    # a log is a copy
 
 
 # ---------------------------------------------------------------- triplet-centre loss

@@ -46,7 +46,7 @@ def predict(
     method: Annotated[
         Optional[str],
         typer.Option(
-            help="clswgan | srwgan | attribute-regression | dap",
+            help="clswgan | srwgan | factorised-gaussian | attribute-regression | dap",
             show_default="the preset's, else clswgan",
         ),
     ] = None,

@@ -201,6 +201,9 @@ class GenerativeConfig(SynthesisConfig):
             validation means the same for the final model.
         ema: decay of an exponential moving average of the generator's weights, which synthesis
             reads instead of the last iterate (:mod:`anyshot.training.weight_average`); 0 = off.
+        cuda_graphs: on CUDA, capture the critic and generator steps as CUDA graphs and replay
+            them (:mod:`anyshot.training.graphs`); elsewhere the steps run eagerly, with a
+            warning.
     """
 
     epochs: int = 30
@@ -220,6 +223,7 @@ class GenerativeConfig(SynthesisConfig):
     attribute_consistency: float = 0.0
     steps_per_epoch: int | None = None
     ema: float = 0.0
+    cuda_graphs: bool = False
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -125,6 +125,10 @@ class GenerativeMethod(Method):
         (``None`` here; SRWGAN's head codes)."""
         return self.generate(batch.a, self.rng_), None
 
+    def step_phase(self, epoch: int) -> int:
+        """The variant of the generator step in ``epoch`` (one for every epoch here)."""
+        return 0
+
     def critic_view(self, x: torch.Tensor, a: torch.Tensor) -> CriticOutput:
         """The critic as the critic step sees it (once on the real, once on the fake batch, and
         inside the objective's penalty)."""
@@ -178,7 +182,8 @@ class GenerativeMethod(Method):
             self, optimizer_spec(cfg, self.objective), generator_modules=generator_side,
             critic_modules=critic_side, critic_iter=cfg.critic_iter,
             steps_per_epoch=cfg.epoch_steps(self.n_train_), precision=self.precision_,
-            device=dev, regularizers=regularizers, average=self.ema_)
+            device=dev, regularizers=regularizers, average=self.ema_,
+            cuda_graphs=cfg.cuda_graphs)
         self.history_ = self.trainer_.history
         self.epoch_seconds_ = self.trainer_.epoch_seconds
         self.trainer_.run(epochs, on_epoch=on_epoch, checkpointer=checkpointer,

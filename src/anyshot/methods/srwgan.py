@@ -251,6 +251,10 @@ class SRWGAN(GenerativeMethod):
     def generate(self, a: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
         return self.generator_(a, rng).x
 
+    def step_phase(self, epoch: int) -> int:
+        """1 once the unseen-entropy term is on (epoch > k), else 0."""
+        return int(epoch > self.config.k)
+
     def generate_for_training(self, batch: RefinementBatch, epoch: int
                               ) -> tuple[torch.Tensor, RefinementGeneration]:
         """G(a) on the batch and, when a term needs it, G on the parallel unseen batch (drawn

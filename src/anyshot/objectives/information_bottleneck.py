@@ -47,23 +47,22 @@ class DualAscentMultiplier:
         self.beta = torch.tensor(float(beta), device=device)
 
     def penalty(self, kl: torch.Tensor) -> torch.Tensor:
-        """beta * (kl - bound), the Lagrangian term added to the critic loss (kl: scalar)."""
-        return self.beta * (kl - self.bound)
+        """beta * (kl - bound), the Lagrangian term added to the critic loss (kl: scalar). It
+        holds a copy of beta, so the update that follows may change beta in place."""
+        return self.beta.clone() * (kl - self.bound)
 
     def update(self, kl: torch.Tensor | float) -> torch.Tensor:
-        """beta <- max(0, beta + step * (kl - bound)); returns the new beta (a new tensor, so a
-        penalty computed with the old one can still be back-propagated)."""
-        beta = torch.as_tensor(self.beta, dtype=torch.float32)
-        kl = torch.as_tensor(kl, device=beta.device).detach().to(beta.dtype)
-        self.beta = torch.clamp(beta + self.step * (kl - self.bound), min=0.0)
-        return self.beta
+        """beta <- max(0, beta + step * (kl - bound)), in place (the tensor stays the same one,
+        as a captured CUDA graph needs); returns a copy of the new beta, for the logs."""
+        kl = torch.as_tensor(kl, device=self.beta.device).detach().to(self.beta.dtype)
+        self.beta.copy_(torch.clamp(self.beta + self.step * (kl - self.bound), min=0.0))
+        return self.beta.clone()
 
     def state_dict(self) -> dict[str, float]:
         return {"beta": float(self.beta)}
 
     def load_state_dict(self, state: dict[str, float]) -> None:
-        device = self.beta.device if torch.is_tensor(self.beta) else None
-        self.beta = torch.tensor(float(state["beta"]), device=device)
+        self.beta.fill_(float(state["beta"]))
 
     def __repr__(self) -> str:
         return (f"DualAscentMultiplier(bound={self.bound}, step={self.step}, "

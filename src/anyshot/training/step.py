@@ -96,15 +96,17 @@ def resolve_precision(precision: str | None, amp: str, device: torch.device) -> 
 
 
 @contextlib.contextmanager
-def autocast(precision: str, device: torch.device) -> Iterator[None]:
+def autocast(precision: str, device: torch.device, cache: bool = True) -> Iterator[None]:
     """``precision`` for the block: bfloat16 autocast of forward passes for bf16, TF32 matrix
-    products for tf32 on CUDA (the global setting is restored after)."""
+    products for tf32 on CUDA (the global setting is restored after). ``cache=False`` turns off
+    autocast's cast cache (required inside CUDA graphs)."""
     tf32 = precision == "tf32" and device.type == "cuda"
     saved = torch.get_float32_matmul_precision()
     if tf32:
         torch.set_float32_matmul_precision("high")
     try:
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16",
+                            cache_enabled=cache):
             yield
     finally:
         if tf32:

@@ -36,6 +36,7 @@ from anyshot.checkpoint import Checkpointer, optimizer_tensors, restore_optimize
 from anyshot.errors import TrainingDivergedError
 from anyshot.nn.critic import CriticOutput
 from anyshot.objectives.base import AdversarialObjective, LossTerms, OptimizerSpec
+from anyshot.training.graphs import StepGraphs
 from anyshot.training.step import CriticStep, GeneratorStep, LogSums, autocast
 from anyshot.training.weight_average import WeightAverage
 
@@ -78,6 +79,10 @@ class Adversarial(Protocol):
     def generator_view(self, x: torch.Tensor, a: torch.Tensor) -> CriticOutput:
         """The critic as the generator's adversarial loss sees it."""
 
+    def step_phase(self, epoch: int) -> int:
+        """Which variant of the generator step ``epoch`` runs (a term that switches on after
+        some epoch changes it); steps of one phase run the same operations."""
+
 
 def _add_terms(loss: torch.Tensor, logs: dict[str, torch.Tensor], terms: Iterable[Term],
                step: Any) -> torch.Tensor:
@@ -117,18 +122,23 @@ class Trainer:
             added after the model's own terms.
         average: a weight average of the generator side, updated after every generator step
             and checkpointed with the rest (``None``: off).
+        cuda_graphs: capture the steps as CUDA graphs and replay them
+            (:mod:`anyshot.training.graphs`; eager, with a warning, where that is impossible).
     """
 
     def __init__(self, model: Adversarial, optimizer: OptimizerSpec, *,
                  generator_modules: dict[str, nn.Module], critic_modules: dict[str, nn.Module],
                  critic_iter: int, steps_per_epoch: int, precision: str,
                  device: torch.device, regularizers: Sequence[Term] = (),
-                 average: WeightAverage | None = None) -> None:
+                 average: WeightAverage | None = None, cuda_graphs: bool = False) -> None:
         self.model = model
         self.modules = {**generator_modules, **critic_modules}
+        self.graphs = StepGraphs(device, (model.rng_,)) if cuda_graphs else None
+        capturable = self.graphs is not None and self.graphs.active
         self.opt_g = optimizer.build([p for m in generator_modules.values()
-                                      for p in m.parameters()])
-        self.opt_d = optimizer.build([p for m in critic_modules.values() for p in m.parameters()])
+                                      for p in m.parameters()], capturable=capturable)
+        self.opt_d = optimizer.build([p for m in critic_modules.values() for p in m.parameters()],
+                                     capturable=capturable)
         self.critic_iter = critic_iter
         self.steps_per_epoch = steps_per_epoch
         self.precision = precision
@@ -140,7 +150,9 @@ class Trainer:
         self.epoch_seconds: list[float] = []
 
     def autocast(self):
-        return autocast(self.precision, self.device)
+        # Autocast's cast cache must be off inside CUDA graphs.
+        return autocast(self.precision, self.device,
+                        cache=self.graphs is None or not self.graphs.active)
 
     # ------------------------------------------------------------------ steps
     def critic_step(self) -> dict[str, torch.Tensor]:
@@ -199,10 +211,14 @@ class Trainer:
         critic_logs, generator_logs = LogSums(), LogSums()
         self.model.generator_.train()
         self.model.critic_.train()
+        graphs = self.graphs
+        phase = ("generator", self.model.step_phase(epoch)) if graphs is not None else None
         for _ in range(self.steps_per_epoch if steps is None else steps):
             for _ in range(self.critic_iter):
-                critic_logs.add(self.critic_step())
-            generator_logs.add(self.generator_step(epoch))
+                critic_logs.add(self.critic_step() if graphs is None
+                                else graphs.run("critic", self.critic_step))
+            generator_logs.add(self.generator_step(epoch) if graphs is None
+                               else graphs.run(phase, lambda: self.generator_step(epoch)))
         out = {**critic_logs.means(), **generator_logs.means()}
         bad = [k for k, v in out.items() if not math.isfinite(v)]
         if bad:
