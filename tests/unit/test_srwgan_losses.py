@@ -12,6 +12,7 @@ import torch
 from anyshot.data.synthetic import make_synthetic
 from anyshot.errors import ConfigError
 from anyshot.methods.srwgan import SRWGAN, SRWGANConfig
+from anyshot.nn.critic import CriticOutput
 from anyshot.nn.mapping import NonRedundantMapping
 from anyshot.nn.refinement import GaussianHead, SemanticRefinementGenerator
 from anyshot.objectives.base import LossTerms
@@ -20,7 +21,11 @@ from anyshot.objectives.bias_elimination import (
     mean_prototype_distance,
     nearest_prototype_distance,
 )
-from anyshot.objectives.information_bottleneck import DualAscentMultiplier, gaussian_kl
+from anyshot.objectives.information_bottleneck import (
+    DualAscentMultiplier,
+    InformationBottleneck,
+    gaussian_kl,
+)
 from anyshot.objectives.semantic_alignment import (
     BilinearCompatibility,
     class_means,
@@ -88,6 +93,16 @@ def test_dual_ascent_updates_beta_in_place_after_the_penalty_is_formed():
     assert kl.grad.item() == pytest.approx(1.0)                   # d/dkl = old beta
     m.update(0.5)
     assert logged.item() == pytest.approx(1.2)                    # a log is a copy
+
+
+def test_information_bottleneck_logs_the_beta_its_penalty_used():
+    term = InformationBottleneck(bound=0.0, step=1.0)
+    term.multiplier.beta.fill_(2.0)
+    out = CriticOutput(code=t([[1.0]]), sigma=t([[1.0]]))   # KL(N(1, 1) || N(0, 1)) = 0.5
+    terms = term(CriticStep(None, None, out, out))
+    assert terms.loss.item() == pytest.approx(2.0 * 0.5)
+    assert terms.logs["ib_beta"].item() == pytest.approx(2.0)     # before the update ...
+    assert term.multiplier.beta.item() == pytest.approx(2.5)      # ... which moved beta by 0.5
 
 
 # ---------------------------------------------------------------- triplet-centre loss

@@ -46,10 +46,11 @@ class DualAscentMultiplier:
         self.step = float(step)
         self.beta = torch.tensor(float(beta), device=device)
 
-    def penalty(self, kl: torch.Tensor) -> torch.Tensor:
+    def penalty(self, kl: torch.Tensor, beta: torch.Tensor | None = None) -> torch.Tensor:
         """beta * (kl - bound), the Lagrangian term added to the critic loss (kl: scalar). It
-        holds a copy of beta, so the update that follows may change beta in place."""
-        return self.beta.clone() * (kl - self.bound)
+        holds a copy of beta (or the copy ``beta`` given), so the update that follows may change
+        beta in place."""
+        return (self.beta.clone() if beta is None else beta) * (kl - self.bound)
 
     def update(self, kl: torch.Tensor | float) -> torch.Tensor:
         """beta <- max(0, beta + step * (kl - bound)), in place (the tensor stays the same one,
@@ -85,8 +86,9 @@ class InformationBottleneck:
         real, fake = step.real_out, step.fake_out
         kl = gaussian_kl(torch.cat([real.code, fake.code]),
                          torch.cat([real.sigma, fake.sigma])).mean()
-        loss = self.multiplier.penalty(kl)
-        logs = {"ib_kl": kl.detach(), "ib_beta": self.multiplier.beta}
+        beta = self.multiplier.beta.clone()  # this step's beta: the update below is in place
+        loss = self.multiplier.penalty(kl, beta)
+        logs = {"ib_kl": kl.detach(), "ib_beta": beta}
         self.multiplier.update(kl.detach())
         return LossTerms(loss, logs)
 
