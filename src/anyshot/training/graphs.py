@@ -63,7 +63,6 @@ class StepGraphs:
         self.graphs: dict[Hashable, torch.cuda.CUDAGraph] = {}
         self.outputs: dict[Hashable, dict[str, torch.Tensor]] = {}
         self.eager_runs: Counter = Counter()
-        self.pool = torch.cuda.graph_pool_handle() if self.reason is None else None
         if self.reason is not None:
             warnings.warn(f"cuda_graphs is on, but {self.reason}: the steps run eagerly.",
                           RuntimeWarning, stacklevel=3)
@@ -86,7 +85,9 @@ class StepGraphs:
             graph = torch.cuda.CUDAGraph()
             for generator in self.generators:
                 graph.register_generator_state(generator)
-            with torch.cuda.graph(graph, pool=self.pool):
+            # Each graph keeps its own memory pool: critic and generator graphs replay
+            # interleaved (5 to 1), not in the order they were captured, so they do not share.
+            with torch.cuda.graph(graph):
                 out = step()
         except Exception as err:  # capture is an optimisation: never lose a run to it
             self.reason = f"capturing the {key} step failed ({type(err).__name__}: {err})"
