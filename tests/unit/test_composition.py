@@ -10,7 +10,7 @@ import torch
 from anyshot.data.dataset import AnyShotData
 from anyshot.data.tep import _windows
 from anyshot.errors import ConfigError
-from anyshot.evaluation.gaussian_classifier import GaussianClassifier
+from anyshot.evaluation.gaussian_classifier import FullGaussianClassifier, GaussianClassifier
 from anyshot.methods import make_method
 from anyshot.nn.conditioning import CompositionalEmbedding, SemanticInput
 from anyshot.nn.factorised_gaussian import FactorisedGaussian
@@ -156,6 +156,26 @@ def test_gaussian_classifier_scores_are_log_likelihoods() -> None:
     torch.testing.assert_close(ll, torch.tensor([expected]))
     shared = GaussianClassifier(shared=True, var_smoothing=0.0).fit(X, y, 2)
     torch.testing.assert_close(shared.var_, torch.tensor([[2.5], [2.5]]))
+
+
+def test_full_covariance_classifiers_read_correlations() -> None:
+    # Class 0: (2, 1), (-2, -1), (1, 2), (-1, -2): mean 0, covariance [[2.5, 2], [2, 2.5]]
+    # (det 2.25, inverse [[2.5, -2], [-2, 2.5]] / 2.25); class 1: the same points + (10, 10).
+    pts = torch.tensor([[2.0, 1.0], [-2.0, -1.0], [1.0, 2.0], [-1.0, -2.0]])
+    X = torch.cat([pts, pts + 10.0])
+    y = torch.tensor([0, 0, 0, 0, 1, 1, 1, 1])
+    x = torch.tensor([[1.0, -1.0]])               # against the correlation of class 0
+    const = math.log(2.25) + 2 * math.log(2 * math.pi)
+    quad0 = (2.5 + 2.5 + 4.0) / 2.25              # = 4
+    quad1 = (2.5 * 81 + 2.5 * 121 - 4.0 * 99) / 2.25   # diff (-9, -11)
+    expected = torch.tensor([[-0.5 * (quad0 + const), -0.5 * (quad1 + const)]])
+    for tied in (False, True):                    # equal class covariances: the pooled one too
+        clf = FullGaussianClassifier(tied=tied, var_smoothing=0.0).fit(X, y, 2)
+        torch.testing.assert_close(clf.logits(x), expected)
+    # the diagonal model sees only the variances: quadratic term 1 / 2.5 + 1 / 2.5 = 0.8
+    diag = GaussianClassifier(var_smoothing=0.0).fit(X, y, 2).logits(x)
+    assert diag[0, 0].item() == pytest.approx(-0.5 * (0.8 + 2 * math.log(2.5)
+                                                     + 2 * math.log(2 * math.pi)))
 
 
 def test_final_classifier_choice_is_validated() -> None:

@@ -21,7 +21,7 @@ from torch import nn
 
 from anyshot.errors import ConfigError
 from anyshot.evaluation.classifier import ClassifierConfig, SoftmaxClassifier
-from anyshot.evaluation.gaussian_classifier import GaussianClassifier
+from anyshot.evaluation.gaussian_classifier import FullGaussianClassifier, GaussianClassifier
 from anyshot.utils import stream_seed
 
 __all__ = ["Classifier", "ClassifierSource", "FINAL_CLASSIFIERS", "SynthesisConfig",
@@ -66,7 +66,7 @@ class ClassifierSource(Protocol):
     def reuse_synthesis(self) -> ContextManager[Any]: ...
 
 
-FINAL_CLASSIFIERS = ("softmax", "gaussian", "gaussian-shared")
+FINAL_CLASSIFIERS = ("softmax", "gaussian", "gaussian-shared", "gaussian-full", "gaussian-tied")
 
 
 @dataclass
@@ -76,9 +76,10 @@ class SynthesisConfig:
     Attributes:
         syn_num: synthetic features per class for the final classifier.
         final_classifier: ``softmax`` (a linear softmax trained with Adam, ``classifier``
-            settings), ``gaussian`` (a diagonal Gaussian per class, closed form) or
-            ``gaussian-shared`` (one variance shared by all classes); see
-            :mod:`anyshot.evaluation.gaussian_classifier`.
+            settings), ``gaussian`` (a diagonal Gaussian per class, closed form),
+            ``gaussian-shared`` (one variance shared by all classes), ``gaussian-full`` (a
+            full-covariance Gaussian per class) or ``gaussian-tied`` (one full covariance shared
+            by all classes); see :mod:`anyshot.evaluation.gaussian_classifier`.
         dap_weight: w > 0 multiplies the classifier's posterior by DAP's attribute posterior to
             the power w (scores: log p(c | x) + w log p_DAP(c | x)); DAP is fitted on the real
             training features (:mod:`anyshot.methods.dap`).
@@ -103,14 +104,14 @@ class _SyntheticClassifier(Classifier):
     """The final classifier on the method's feature map, optionally times DAP's posterior."""
 
     candidates: np.ndarray
-    clf: SoftmaxClassifier | GaussianClassifier
+    clf: SoftmaxClassifier | GaussianClassifier | FullGaussianClassifier
     transform: Callable[[torch.Tensor], torch.Tensor]
     device: torch.device
     dap: Any = None
     dap_weight: float = 0.0
 
     def state_tensors(self) -> dict[str, torch.Tensor]:
-        if isinstance(self.clf, GaussianClassifier):
+        if not isinstance(self.clf, SoftmaxClassifier):
             return {f"classifier.{k}": v for k, v in self.clf.state_tensors().items()}
         return {f"classifier.{k}": v for k, v in self.clf.model_.state_dict().items()}
 
@@ -127,11 +128,14 @@ class _SyntheticClassifier(Classifier):
 
 
 def _final_classifier(config: SynthesisConfig, seed: int, device: torch.device
-                      ) -> SoftmaxClassifier | GaussianClassifier:
-    if config.final_classifier == "softmax":
+                      ) -> SoftmaxClassifier | GaussianClassifier | FullGaussianClassifier:
+    name = config.final_classifier
+    if name == "softmax":
         return SoftmaxClassifier(config.classifier, seed=stream_seed(seed, "final_classifier"),
                                  device=device)
-    return GaussianClassifier(shared=config.final_classifier == "gaussian-shared", device=device)
+    if name in ("gaussian-full", "gaussian-tied"):
+        return FullGaussianClassifier(tied=name == "gaussian-tied", device=device)
+    return GaussianClassifier(shared=name == "gaussian-shared", device=device)
 
 
 @torch.no_grad()
@@ -174,7 +178,7 @@ def restore_synthetic_classifier(method: Any, candidates: np.ndarray,
     """Rebuild what :func:`synthetic_classifier` built from its saved ``state_tensors``."""
     state = {k[len("classifier."):]: v for k, v in tensors.items() if k.startswith("classifier.")}
     clf = _final_classifier(method.config, method.seed, method.device)
-    if isinstance(clf, GaussianClassifier):
+    if not isinstance(clf, SoftmaxClassifier):
         clf.load_state_tensors(state)
     else:
         clf.model_ = nn.Linear(state["weight"].shape[1], state["weight"].shape[0]).to(method.device)

@@ -1,12 +1,17 @@
-"""Gaussian class-conditional classifier, fitted in closed form on (synthetic and real) features.
+"""Gaussian class-conditional classifiers, fitted in closed form on (synthetic and real) features.
 
     log p(x | c) = sum_j log N(x_j; mu_cj, var_cj)                           (``gaussian``)
     log p(x | c) = sum_j log N(x_j; mu_cj, var_j),  var_j pooled over classes (``gaussian-shared``)
+    log p(x | c) = log N(x; mu_c, Sigma_c),  a full covariance per class      (``gaussian-full``)
+    log p(x | c) = log N(x; mu_c, Sigma),    Sigma pooled over classes       (``gaussian-tied``)
 
 with var + eps (eps: a fraction of the largest feature variance, as in Gaussian naive Bayes) and
 equal class priors, so the scores are log-likelihoods and their softmax the posterior. It needs no
 optimizer, no epochs and no batch size: the right fit for synthetic features that are themselves
-drawn from class-conditional distributions.
+drawn from class-conditional distributions. The full-covariance forms (quadratic and linear
+discriminant analysis) read the correlations between features that a generator may have learnt
+and a diagonal model ignores (full Sigma + eps I, eps as above); they hold K (or one) d x d
+matrices, so they suit features of tens to hundreds of dimensions, not thousands.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import math
 
 import torch
 
-__all__ = ["GaussianClassifier"]
+__all__ = ["FullGaussianClassifier", "GaussianClassifier"]
 
 
 class GaussianClassifier:
@@ -63,4 +68,60 @@ class GaussianClassifier:
             x = X[i:i + batch_size]
             quad = x.square() @ inv.T - 2.0 * x @ (self.mean_ * inv).T + b
             out.append(-0.5 * (quad + const))
+        return torch.cat(out)
+
+
+class FullGaussianClassifier:
+    """Full-covariance Gaussian per class (``tied=True``: one covariance pooled over classes)."""
+
+    def __init__(self, tied: bool = False, var_smoothing: float = 1e-3,
+                 device: torch.device | str = "cpu") -> None:
+        self.tied = tied
+        self.var_smoothing = var_smoothing
+        self.device = torch.device(device)
+
+    def fit(self, X: torch.Tensor, y: torch.Tensor, n_classes: int) -> "FullGaussianClassifier":
+        """X (n, d) float, y (n,) local labels 0..n_classes-1 (every class needs a sample)."""
+        X = X.to(self.device, torch.float32)
+        y = y.to(self.device, torch.int64)
+        n, d = X.shape
+        counts = torch.bincount(y, minlength=n_classes).clamp_min(1).to(X.dtype)
+        mean = torch.zeros(n_classes, d, device=self.device).index_add_(0, y, X) / counts[:, None]
+        # Scatter of the centred samples per class, summed in row chunks (chunk x d x d floats).
+        scatter = torch.zeros(n_classes, d, d, device=self.device)
+        rows = max(1, 2 ** 24 // (d * d))
+        for i in range(0, n, rows):
+            c = X[i:i + rows] - mean[y[i:i + rows]]
+            scatter.index_add_(0, y[i:i + rows], c[:, :, None] * c[:, None, :])
+        if self.tied:
+            cov = (scatter.sum(0) / counts.sum())[None]
+        else:
+            cov = scatter / counts[:, None, None]
+        eps = self.var_smoothing * float(X.var(0, unbiased=False).max())
+        cov = cov + eps * torch.eye(d, device=self.device)
+        self.mean_ = mean
+        self.chol_ = torch.linalg.cholesky(cov)  # (K or 1, d, d), lower
+        return self
+
+    def state_tensors(self) -> dict[str, torch.Tensor]:
+        return {"mean": self.mean_, "chol": self.chol_}
+
+    def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> "FullGaussianClassifier":
+        self.mean_ = tensors["mean"].to(self.device)
+        self.chol_ = tensors["chol"].to(self.device)
+        return self
+
+    @torch.no_grad()
+    def logits(self, X: torch.Tensor, batch_size: int | None = None) -> torch.Tensor:
+        """(n, d) -> (n, K) log-likelihoods log N(x; mu_c, L_c L_c^T)."""
+        X = X.to(self.device, torch.float32)
+        K, d = self.mean_.shape
+        logdet = 2.0 * torch.diagonal(self.chol_, dim1=-2, dim2=-1).log().sum(-1)  # (K or 1,)
+        const = (logdet + d * math.log(2 * math.pi))[None, :]
+        rows = batch_size or max(1, 2 ** 24 // (K * d))
+        out = []
+        for i in range(0, X.shape[0], rows):
+            diff = X[i:i + rows][None, :, :] - self.mean_[:, None, :]            # (K, b, d)
+            z = torch.linalg.solve_triangular(self.chol_, diff.transpose(1, 2), upper=False)
+            out.append(-0.5 * (z.square().sum(1).T + const))                   # (b, K)
         return torch.cat(out)

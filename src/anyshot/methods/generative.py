@@ -19,6 +19,7 @@ call, join them to the real ones, and train the final classifier on the method's
 from __future__ import annotations
 
 import contextlib
+import warnings
 from abc import abstractmethod
 from typing import Any, Callable, Sequence
 
@@ -281,9 +282,30 @@ class GenerativeMethod(Method):
         with autocast(self.precision_, self.device), self._averaged():
             X = self.generate(self.A_[y], rng).float()
         self.generator_.train()
+        self._check_dead_outputs(X)
         if cache is not None:
             cache[key] = (X, y)
         return X, y
+
+    def _check_dead_outputs(self, X: torch.Tensor) -> None:
+        """Warn (once) when ReLU output units of G are dead: 0 for every synthesized sample in
+        dimensions where most real training features are positive. Such a generator cannot
+        place classes where the real ones are; GZSL then sends unseen samples to seen classes."""
+        real = getattr(self, "X_train_", None)
+        if self.config.out != "relu" or real is None or getattr(self, "_dead_warned", False):
+            return
+        dead = (X.amax(0) <= 0) & ((real > 0).float().mean(0) >= 0.5)
+        if bool(dead.any()):
+            self._dead_warned = True
+            dims = torch.nonzero(dead).squeeze(1).tolist()
+            warnings.warn(
+                f"{type(self).__name__}: {len(dims)} of {X.shape[1]} output units of the generator "
+                f"are dead (0 for every synthesized sample, positive in most real features; "
+                f"dimensions {dims[:10]}{' ...' if len(dims) > 10 else ''}). Its features cannot "
+                "reach the real ones there, which hurts GZSL most. Features that are not "
+                "non-negative CNN activations want another output: method.params.out=sigmoid "
+                "for [0, 1]-scaled features, none for standardized ones.", RuntimeWarning,
+                stacklevel=4)
 
     def build_classifier(self, candidates, synth_classes, real_X=None, real_y=None) -> Classifier:
         return synthetic_classifier(self, candidates, synth_classes, real_X, real_y)
