@@ -37,7 +37,9 @@ def test_generative_methods_with_every_switch_learn_on_synthetic(preset: str) ->
     assert "attr_consistency" in r.history[-1]
 
 
-@pytest.mark.parametrize("params", [{}, {"dap_weight": 0.5, "final_classifier": "softmax"}])
+@pytest.mark.parametrize("params", [{}, {"dap_weight": 0.5, "final_classifier": "softmax"},
+                                    {"final_classifier": "gaussian-full"},
+                                    {"gzsl_final_classifier": "gaussian-full"}])
 def test_factorised_gaussian_saves_and_loads(tmp_path: Path, params: dict) -> None:
     overrides = {f"method.params.{k}": v for k, v in params.items()}
     cfg = load_config("factorised-gaussian/synthetic", {**overrides, "device": "cpu"})

@@ -178,7 +178,26 @@ def test_full_covariance_classifiers_read_correlations() -> None:
                                                      + 2 * math.log(2 * math.pi)))
 
 
+def test_generalized_tasks_may_use_their_own_final_classifier() -> None:
+    from anyshot.data.synthetic import make_synthetic
+
+    data = make_synthetic(n_classes=6, n_unseen=2, n_features=5, n_attributes=4,
+                          samples_per_class=20, seed=0)
+    m = make_method("factorised-gaussian", {"gzsl_final_classifier": "gaussian-full",
+                                            "syn_num": 20}, seed=0).fit(data)
+    zsl = m.build_classifier(data.unseen, data.unseen)
+    everything = np.union1d(data.seen, data.unseen)
+    tv = data.trainval
+    gzsl = m.build_classifier(everything, data.unseen, data.X[tv], data.y[tv])
+    assert type(zsl.clf) is GaussianClassifier and type(gzsl.clf) is FullGaussianClassifier
+    same = make_method("factorised-gaussian", {"syn_num": 20}, seed=0).fit(data)
+    assert type(same.build_classifier(everything, data.unseen, data.X[tv], data.y[tv]).clf) \
+        is GaussianClassifier                     # default: final_classifier for both
+
+
 def test_final_classifier_choice_is_validated() -> None:
+    with pytest.raises(ConfigError, match="gzsl_final_classifier"):
+        make_method("clswgan", {"gzsl_final_classifier": "knn"})
     with pytest.raises(ConfigError, match="final_classifier"):
         make_method("clswgan", {"final_classifier": "knn"})
     with pytest.raises(ConfigError, match="dap_weight"):

@@ -80,6 +80,11 @@ class SynthesisConfig:
             ``gaussian-shared`` (one variance shared by all classes), ``gaussian-full`` (a
             full-covariance Gaussian per class) or ``gaussian-tied`` (one full covariance shared
             by all classes); see :mod:`anyshot.evaluation.gaussian_classifier`.
+        gzsl_final_classifier: the final classifier of the generalized tasks (GZSL, GFSL:
+            seen classes, known from real features, are among the candidates), one of the same
+            names; ``None``: ``final_classifier``. Real seen features carry structure (such as
+            correlations between features) that synthetic ones may lack, so the best choice
+            can differ from the zero-shot one.
         dap_weight: w > 0 multiplies the classifier's posterior by DAP's attribute posterior to
             the power w (scores: log p(c | x) + w log p_DAP(c | x)); DAP is fitted on the real
             training features (:mod:`anyshot.methods.dap`).
@@ -88,13 +93,18 @@ class SynthesisConfig:
 
     syn_num: int = 300
     final_classifier: str = "softmax"
+    gzsl_final_classifier: str | None = None
     dap_weight: float = 0.0
     classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
 
     def __post_init__(self) -> None:
-        if self.final_classifier not in FINAL_CLASSIFIERS:
-            raise ConfigError(f"final_classifier {self.final_classifier!r} is unknown; choose one "
-                              f"of {', '.join(FINAL_CLASSIFIERS)}.")
+        for key in ("final_classifier", "gzsl_final_classifier"):
+            name = getattr(self, key)
+            if name is not None and name not in FINAL_CLASSIFIERS:
+                raise ConfigError(f"{key} {name!r} is unknown; choose one of "
+                                  f"{', '.join(FINAL_CLASSIFIERS)}.")
+        if self.final_classifier is None:
+            raise ConfigError(f"final_classifier must be one of {', '.join(FINAL_CLASSIFIERS)}.")
         if self.dap_weight < 0:
             raise ConfigError(f"dap_weight must be >= 0, got {self.dap_weight}.")
 
@@ -127,9 +137,12 @@ class _SyntheticClassifier(Classifier):
         return out.cpu().numpy()
 
 
-def _final_classifier(config: SynthesisConfig, seed: int, device: torch.device
+def _final_classifier(config: SynthesisConfig, seed: int, device: torch.device,
+                      generalized: bool = False
                       ) -> SoftmaxClassifier | GaussianClassifier | FullGaussianClassifier:
     name = config.final_classifier
+    if generalized and config.gzsl_final_classifier is not None:
+        name = config.gzsl_final_classifier
     if name == "softmax":
         return SoftmaxClassifier(config.classifier, seed=stream_seed(seed, "final_classifier"),
                                  device=device)
@@ -167,17 +180,20 @@ def synthetic_classifier(method: Any, candidates: np.ndarray, synth_classes: np.
     local = lookup[y]
     if (local < 0).any():
         raise ConfigError("real samples of classes outside the candidate set were given.")
+    generalized = bool(np.setdiff1d(candidates, synth).size)  # seen classes among them
     with torch.enable_grad():
-        clf = _final_classifier(cfg, method.seed, device).fit(X, local, candidates.size)
+        clf = _final_classifier(cfg, method.seed, device, generalized).fit(X, local,
+                                                                          candidates.size)
     return _SyntheticClassifier(candidates, clf, method.transform, device,
                                 getattr(method, "dap_", None), cfg.dap_weight)
 
 
-def restore_synthetic_classifier(method: Any, candidates: np.ndarray,
+def restore_synthetic_classifier(method: Any, candidates: np.ndarray, synth_classes: np.ndarray,
                                  tensors: dict[str, torch.Tensor]) -> Classifier:
     """Rebuild what :func:`synthetic_classifier` built from its saved ``state_tensors``."""
     state = {k[len("classifier."):]: v for k, v in tensors.items() if k.startswith("classifier.")}
-    clf = _final_classifier(method.config, method.seed, method.device)
+    generalized = bool(np.setdiff1d(candidates, synth_classes).size)
+    clf = _final_classifier(method.config, method.seed, method.device, generalized)
     if not isinstance(clf, SoftmaxClassifier):
         clf.load_state_tensors(state)
     else:

@@ -100,7 +100,7 @@ class FactorisedGaussianMethod(Method):
         return synthetic_classifier(self, candidates, synth_classes, real_X, real_y)
 
     def restore_classifier(self, candidates, synth_classes, tensors) -> Classifier:
-        return restore_synthetic_classifier(self, candidates, tensors)
+        return restore_synthetic_classifier(self, candidates, synth_classes, tensors)
 
     def state_tensors(self) -> dict[str, torch.Tensor]:
         out = {"attributes": self.A_,

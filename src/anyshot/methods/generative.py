@@ -246,7 +246,7 @@ class GenerativeMethod(Method):
         self.dap_ = load_dap(self, tensors)
 
     def restore_classifier(self, candidates, synth_classes, tensors) -> Classifier:
-        return restore_synthetic_classifier(self, candidates, tensors)
+        return restore_synthetic_classifier(self, candidates, synth_classes, tensors)
 
     # ------------------------------------------------------------------ synthesis & inference
     @contextlib.contextmanager
