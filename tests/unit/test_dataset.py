@@ -91,6 +91,30 @@ def test_validation_view_uses_training_samples_only():
     assert not np.array_equal(v.unseen, v3.unseen) or not np.array_equal(v.test_seen, v3.test_seen)
 
 
+def test_validation_view_holds_out_a_tail_block_of_time_ordered_runs():
+    # 3 classes x 10 rows in time order (one run each), windows of 3: held-out seen rows are the
+    # last 3 of each run, the 2 rows before them are dropped, so no training window overlaps.
+    y = np.repeat(np.arange(3), 10)
+    d = AnyShotData.create(np.arange(30, dtype=np.float32)[:, None], y, np.eye(3),
+                           seen=np.arange(3), unseen=np.array([], dtype=np.int64),
+                           trainval=np.arange(30), test_seen=np.array([], dtype=np.int64),
+                           test_unseen=np.array([], dtype=np.int64),
+                           meta={"time_ordered": True, "window": 3})
+    v = d.validation_view(val_unseen=[0], holdout_fraction=0.3, seed=5)
+    assert v.test_seen.tolist() == [17, 18, 19, 27, 28, 29]
+    kept_seen = v.trainval[np.isin(v.y[v.trainval], [1, 2])]
+    assert kept_seen.tolist() == [10, 11, 12, 13, 14, 20, 21, 22, 23, 24]   # 15, 16, 25, 26 gap
+    assert v.test_unseen.tolist() == list(range(10))
+    same = d.validation_view(val_unseen=[0], holdout_fraction=0.3, seed=6)
+    assert same.test_seen.tolist() == v.test_seen.tolist()          # the seed does not move it
+    unordered = AnyShotData.create(d.X, y, np.eye(3), seen=np.arange(3),
+                                   unseen=np.array([], dtype=np.int64), trainval=np.arange(30),
+                                   test_seen=np.array([], dtype=np.int64),
+                                   test_unseen=np.array([], dtype=np.int64))
+    r = unordered.validation_view(val_unseen=[0], holdout_fraction=0.3, seed=5)
+    assert r.test_seen.size == 6 and r.trainval.size == 14             # random rows, no gap
+
+
 def test_validation_view_keeps_k_shots_in_few_shot_splits():
     d = make_synthetic(shots=5, seed=0)
     assert np.all(np.bincount(d.y[d.shots], minlength=d.n_classes)[d.unseen] == 5)

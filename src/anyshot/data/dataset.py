@@ -339,9 +339,15 @@ class AnyShotData:
         tv = self.train_seen
         y_tv = self.y[tv]
         # Held-out seen samples: a per-class fraction, chosen by a random key sorted within class.
+        # Time-ordered data (rows of a class follow one another in time, as in TEP runs) holds
+        # out the last rows of each class instead, and drops the ``window - 1`` rows before them:
+        # a held-out window then shares no sample with a training window (random rows would
+        # leave near-copies of every held-out window in training).
+        ordered = bool(self.meta.get("time_ordered", False))
+        gap = max(int(self.meta.get("window", 1)) - 1, 0) if ordered else 0
         in_vseen = np.isin(y_tv, v_seen)
         cand = tv[in_vseen]
-        keys = rng.random(cand.size)
+        keys = cand.astype(np.float64) if ordered else rng.random(cand.size)
         order = np.lexsort((keys, self.y[cand]))
         cand = cand[order]
         yc = self.y[cand]
@@ -350,9 +356,14 @@ class AnyShotData:
         counts = np.bincount(yc, minlength=self.n_classes)[yc]
         n_out = np.floor(holdout_fraction * counts).astype(np.int64)
         n_out = np.where(counts >= 2, np.maximum(n_out, 1), 0)
-        is_out = rank < n_out
+        if ordered:
+            is_out = rank >= counts - n_out
+            in_gap = (rank >= counts - n_out - gap) & ~is_out
+        else:
+            is_out = rank < n_out
+            in_gap = np.zeros_like(is_out)
         v_test_seen = np.sort(cand[is_out])
-        v_train = cand[~is_out]
+        v_train = cand[~is_out & ~in_gap]
         # The held-out classes' samples: k shots stay in training (few-shot), the rest is test.
         k = int(round(self.shots.size / self.unseen.size)) if self.unseen.size else 0
         pool = tv[~in_vseen]

@@ -366,6 +366,9 @@ def load_tep(
         name="tep" if group_name is None else f"tep-{group_name}",
         meta={
             "loader": "load_tep",
+            # a class's rows follow one run in time: validation holds out a tail block of
+            # each run (with a gap of window - 1 rows), not random rows
+            "time_ordered": True,
             "root": str(root_path),
             "group": group_name,
             "unseen_faults": unseen_faults,
