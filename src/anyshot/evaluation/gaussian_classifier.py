@@ -23,37 +23,56 @@ import torch
 __all__ = ["FullGaussianClassifier", "GaussianClassifier"]
 
 
-class GaussianClassifier:
-    """Diagonal-covariance Gaussian per class (``shared=True``: one variance for all classes)."""
+class _ClassGaussian:
+    """What both Gaussian classifiers share: settings, class means, smoothing, saved state."""
 
-    def __init__(self, shared: bool = False, var_smoothing: float = 1e-3,
-                 device: torch.device | str = "cpu") -> None:
-        self.shared = shared
+    state_names: tuple[str, ...] = ()  # fitted tensors ``<name>_``, saved under ``<name>``
+
+    def __init__(self, var_smoothing: float, device: torch.device | str) -> None:
         self.var_smoothing = var_smoothing
         self.device = torch.device(device)
 
-    def fit(self, X: torch.Tensor, y: torch.Tensor, n_classes: int) -> "GaussianClassifier":
-        """X (n, d) float, y (n,) local labels 0..n_classes-1 (every class needs a sample)."""
+    def _class_means(self, X: torch.Tensor, y: torch.Tensor, n_classes: int
+                     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """X and y on the device, the class counts (K, 1) and the class means (K, d)."""
         X = X.to(self.device, torch.float32)
         y = y.to(self.device, torch.int64)
         counts = torch.bincount(y, minlength=n_classes).clamp_min(1).to(X.dtype)[:, None]
         sums = torch.zeros(n_classes, X.shape[1], device=self.device).index_add_(0, y, X)
-        sq = torch.zeros_like(sums).index_add_(0, y, X.square())
-        mean = sums / counts
+        return X, y, counts, sums / counts
+
+    def _smoothing(self, X: torch.Tensor) -> float:
+        """eps: ``var_smoothing`` times the largest feature variance."""
+        return self.var_smoothing * float(X.var(0, unbiased=False).max())
+
+    def state_tensors(self) -> dict[str, torch.Tensor]:
+        return {k: getattr(self, f"{k}_") for k in self.state_names}
+
+    def load_state_tensors(self, tensors: dict[str, torch.Tensor]):
+        for k in self.state_names:
+            setattr(self, f"{k}_", tensors[k].to(self.device))
+        return self
+
+
+class GaussianClassifier(_ClassGaussian):
+    """Diagonal-covariance Gaussian per class (``shared=True``: one variance for all classes)."""
+
+    state_names = ("mean", "var")
+
+    def __init__(self, shared: bool = False, var_smoothing: float = 1e-3,
+                 device: torch.device | str = "cpu") -> None:
+        super().__init__(var_smoothing, device)
+        self.shared = shared
+
+    def fit(self, X: torch.Tensor, y: torch.Tensor, n_classes: int) -> "GaussianClassifier":
+        """X (n, d) float, y (n,) local labels 0..n_classes-1 (every class needs a sample)."""
+        X, y, counts, mean = self._class_means(X, y, n_classes)
+        sq = torch.zeros_like(mean).index_add_(0, y, X.square())
         var = (sq / counts - mean.square()).clamp_min(0.0)
         if self.shared:
             var = (var * counts).sum(0, keepdim=True).expand_as(var) / counts.sum()
-        eps = self.var_smoothing * float(X.var(0, unbiased=False).max())
         self.mean_ = mean
-        self.var_ = var + eps
-        return self
-
-    def state_tensors(self) -> dict[str, torch.Tensor]:
-        return {"mean": self.mean_, "var": self.var_}
-
-    def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> "GaussianClassifier":
-        self.mean_ = tensors["mean"].to(self.device)
-        self.var_ = tensors["var"].to(self.device)
+        self.var_ = var + self._smoothing(X)
         return self
 
     @torch.no_grad()
@@ -71,22 +90,20 @@ class GaussianClassifier:
         return torch.cat(out)
 
 
-class FullGaussianClassifier:
+class FullGaussianClassifier(_ClassGaussian):
     """Full-covariance Gaussian per class (``tied=True``: one covariance pooled over classes)."""
+
+    state_names = ("mean", "chol")
 
     def __init__(self, tied: bool = False, var_smoothing: float = 1e-3,
                  device: torch.device | str = "cpu") -> None:
+        super().__init__(var_smoothing, device)
         self.tied = tied
-        self.var_smoothing = var_smoothing
-        self.device = torch.device(device)
 
     def fit(self, X: torch.Tensor, y: torch.Tensor, n_classes: int) -> "FullGaussianClassifier":
         """X (n, d) float, y (n,) local labels 0..n_classes-1 (every class needs a sample)."""
-        X = X.to(self.device, torch.float32)
-        y = y.to(self.device, torch.int64)
+        X, y, counts, mean = self._class_means(X, y, n_classes)
         n, d = X.shape
-        counts = torch.bincount(y, minlength=n_classes).clamp_min(1).to(X.dtype)
-        mean = torch.zeros(n_classes, d, device=self.device).index_add_(0, y, X) / counts[:, None]
         # Scatter of the centred samples per class, summed in row chunks (chunk x d x d floats).
         scatter = torch.zeros(n_classes, d, d, device=self.device)
         rows = max(1, 2 ** 24 // (d * d))
@@ -96,19 +113,10 @@ class FullGaussianClassifier:
         if self.tied:
             cov = (scatter.sum(0) / counts.sum())[None]
         else:
-            cov = scatter / counts[:, None, None]
-        eps = self.var_smoothing * float(X.var(0, unbiased=False).max())
-        cov = cov + eps * torch.eye(d, device=self.device)
+            cov = scatter / counts[:, :, None]
+        cov = cov + self._smoothing(X) * torch.eye(d, device=self.device)
         self.mean_ = mean
         self.chol_ = torch.linalg.cholesky(cov)  # (K or 1, d, d), lower
-        return self
-
-    def state_tensors(self) -> dict[str, torch.Tensor]:
-        return {"mean": self.mean_, "chol": self.chol_}
-
-    def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> "FullGaussianClassifier":
-        self.mean_ = tensors["mean"].to(self.device)
-        self.chol_ = tensors["chol"].to(self.device)
         return self
 
     @torch.no_grad()
