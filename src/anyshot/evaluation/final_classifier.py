@@ -138,9 +138,12 @@ class _SyntheticClassifier(Classifier):
 
 
 def _final_classifier(config: SynthesisConfig, seed: int, device: torch.device,
-                      generalized: bool = False
+                      candidates: np.ndarray, synth_classes: np.ndarray
                       ) -> SoftmaxClassifier | GaussianClassifier | FullGaussianClassifier:
+    """The configured classifier, unfitted; the generalized tasks' own when seen classes (not
+    synthesized, known from real features) are among the candidates."""
     name = config.final_classifier
+    generalized = bool(np.setdiff1d(candidates, synth_classes).size)
     if generalized and config.gzsl_final_classifier is not None:
         name = config.gzsl_final_classifier
     if name == "softmax":
@@ -180,10 +183,9 @@ def synthetic_classifier(method: Any, candidates: np.ndarray, synth_classes: np.
     local = lookup[y]
     if (local < 0).any():
         raise ConfigError("real samples of classes outside the candidate set were given.")
-    generalized = bool(np.setdiff1d(candidates, synth).size)  # seen classes among them
     with torch.enable_grad():
-        clf = _final_classifier(cfg, method.seed, device, generalized).fit(X, local,
-                                                                          candidates.size)
+        clf = _final_classifier(cfg, method.seed, device, candidates, synth).fit(
+            X, local, candidates.size)
     return _SyntheticClassifier(candidates, clf, method.transform, device,
                                 getattr(method, "dap_", None), cfg.dap_weight)
 
@@ -192,8 +194,8 @@ def restore_synthetic_classifier(method: Any, candidates: np.ndarray, synth_clas
                                  tensors: dict[str, torch.Tensor]) -> Classifier:
     """Rebuild what :func:`synthetic_classifier` built from its saved ``state_tensors``."""
     state = {k[len("classifier."):]: v for k, v in tensors.items() if k.startswith("classifier.")}
-    generalized = bool(np.setdiff1d(candidates, synth_classes).size)
-    clf = _final_classifier(method.config, method.seed, method.device, generalized)
+    clf = _final_classifier(method.config, method.seed, method.device, candidates,
+                            synth_classes)
     if not isinstance(clf, SoftmaxClassifier):
         clf.load_state_tensors(state)
     else:
