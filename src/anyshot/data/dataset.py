@@ -358,12 +358,12 @@ class AnyShotData:
         n_out = np.where(counts >= 2, np.maximum(n_out, 1), 0)
         if ordered:
             is_out = rank >= counts - n_out
-            in_gap = (rank >= counts - n_out - gap) & ~is_out
+            is_kept = rank < counts - n_out - gap
         else:
             is_out = rank < n_out
-            in_gap = np.zeros_like(is_out)
+            is_kept = ~is_out
         v_test_seen = np.sort(cand[is_out])
-        v_train = cand[~is_out & ~in_gap]
+        v_train = cand[is_kept]
         # The held-out classes' samples: k shots stay in training (few-shot), the rest is test.
         k = int(round(self.shots.size / self.unseen.size)) if self.unseen.size else 0
         pool = tv[~in_vseen]

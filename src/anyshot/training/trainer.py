@@ -134,11 +134,10 @@ class Trainer:
         self.model = model
         self.modules = {**generator_modules, **critic_modules}
         self.graphs = StepGraphs(device, (model.rng_,)) if cuda_graphs else None
-        capturable = self.graphs is not None and self.graphs.active
         self.opt_g = optimizer.build([p for m in generator_modules.values()
-                                      for p in m.parameters()], capturable=capturable)
+                                      for p in m.parameters()], capturable=self.capturing)
         self.opt_d = optimizer.build([p for m in critic_modules.values() for p in m.parameters()],
-                                     capturable=capturable)
+                                     capturable=self.capturing)
         self.critic_iter = critic_iter
         self.steps_per_epoch = steps_per_epoch
         self.precision = precision
@@ -149,10 +148,14 @@ class Trainer:
         # wall clock, kept apart from the deterministic history
         self.epoch_seconds: list[float] = []
 
+    @property
+    def capturing(self) -> bool:
+        """Whether the steps are (to be) captured as CUDA graphs."""
+        return self.graphs is not None and self.graphs.active
+
     def autocast(self):
         # Autocast's cast cache must be off inside CUDA graphs.
-        return autocast(self.precision, self.device,
-                        cache=self.graphs is None or not self.graphs.active)
+        return autocast(self.precision, self.device, cache=not self.capturing)
 
     # ------------------------------------------------------------------ steps
     def critic_step(self) -> dict[str, torch.Tensor]:
@@ -211,14 +214,14 @@ class Trainer:
         critic_logs, generator_logs = LogSums(), LogSums()
         self.model.generator_.train()
         self.model.critic_.train()
-        graphs = self.graphs
-        phase = ("generator", self.model.step_phase(epoch)) if graphs is not None else None
+        if self.graphs is None:
+            run, phase = (lambda _key, step: step()), None
+        else:
+            run, phase = self.graphs.run, ("generator", self.model.step_phase(epoch))
         for _ in range(self.steps_per_epoch if steps is None else steps):
             for _ in range(self.critic_iter):
-                critic_logs.add(self.critic_step() if graphs is None
-                                else graphs.run("critic", self.critic_step))
-            generator_logs.add(self.generator_step(epoch) if graphs is None
-                               else graphs.run(phase, lambda: self.generator_step(epoch)))
+                critic_logs.add(run("critic", self.critic_step))
+            generator_logs.add(run(phase, lambda: self.generator_step(epoch)))
         out = {**critic_logs.means(), **generator_logs.means()}
         bad = [k for k, v in out.items() if not math.isfinite(v)]
         if bad:
