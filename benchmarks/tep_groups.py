@@ -57,7 +57,7 @@ def main() -> None:
         # Validation scores (fold means, chosen on held-out seen faults) beside the test ones.
         for r in results:
             r.metrics = {**r.metrics, **{f"val_{k}": v for k, v in r.validation.items()
-                                         if not k.endswith("_gamma")}}
+                                         if not k.endswith("_gamma") and not isinstance(v, str)}}
         s = summarize(results)
         per_group_means[g] = {k: [r.metrics[k] for r in results] for k in s}
         rows.append((g, s, results[0].protocol_label))

@@ -35,6 +35,7 @@ from anyshot.data.dataset import AnyShotData
 from anyshot.data.registry import load_dataset
 from anyshot.data.transforms import scale_features
 from anyshot.errors import ConfigError
+from anyshot.evaluation.final_classifier import gzsl_classifier_choices
 from anyshot.evaluation.protocols import (
     PEEKING_PROTOCOLS,
     check_tasks,
@@ -176,6 +177,10 @@ def run_seed(config: ExperimentConfig, data: AnyShotData, seed: int,
     if calibrated and protocol == "fixed":
         raise ConfigError("evaluation.calibration needs gamma chosen on validation, and protocol "
                           "'fixed' has none; use protocol 'honest', or turn calibration off.")
+    choices = gzsl_classifier_choices(method.config)
+    if choices and protocol == "fixed" and "gzsl" in tasks:
+        raise ConfigError(f"gzsl_final_classifier lists {choices}, a choice made on validation, "
+                          "and protocol 'fixed' has none; use protocol 'honest', or set one name.")
     g = task_names(data)["gzsl"]
     selected: dict[str, int] = {}
     validation: dict[str, float] = {}
@@ -200,6 +205,8 @@ def run_seed(config: ExperimentConfig, data: AnyShotData, seed: int,
         gamma = validation.get(f"{g}_gamma") if calibrated else None
         # Fresh model, full training split, test read once per task at its selected epoch.
         final = build_method(config, seed)
+        if f"{g}_classifier" in validation:  # the listed GZSL classifier validation chose
+            final.config.gzsl_final_classifier = validation[f"{g}_classifier"]
         if ev.validation.epoch_length == "matched":
             match_epoch_length(final, views)
         if not method.iterative:
@@ -233,6 +240,8 @@ def run_seed(config: ExperimentConfig, data: AnyShotData, seed: int,
         metrics = {k: row[k] for t in tasks for k in metric_names(t, data, calibrated)}
         if calibrated:
             validation[f"{g}_gamma"] = row[f"{g}_gamma"]  # chosen on test: the label says so
+        if f"{g}_classifier" in row:
+            validation[f"{g}_classifier"] = row[f"{g}_classifier"]
         selected = {t: epochs for t in tasks} if method.iterative else {}
         _save(method, save_dir, tasks)
     elif protocol == "test-selection":
@@ -244,6 +253,8 @@ def run_seed(config: ExperimentConfig, data: AnyShotData, seed: int,
             metrics.update({k: row[k] for k in metric_names(task, data, calibrated)})
             if calibrated and task == "gzsl":
                 validation[f"{g}_gamma"] = row[f"{g}_gamma"]
+            if task == "gzsl" and f"{g}_classifier" in row:
+                validation[f"{g}_classifier"] = row[f"{g}_classifier"]
     history = list(getattr(method, "history_", []))
     return RunResult(
         dataset=data.name,

@@ -51,9 +51,11 @@ def result_lines(results: list[RunResult]) -> list[str]:
     for r in results:
         vals = " ".join(f"{k}={v * 100:.1f}" for k, v in r.metrics.items())
         epochs = ",".join(f"{k}@{v}" for k, v in r.selected_epochs.items())
+        # Choices made by name on validation (the GZSL final classifier among several listed).
+        chosen = "".join(f" {k}={v}" for k, v in r.validation.items() if isinstance(v, str))
         out.append(f"{r.dataset} {r.method} objective={r.objective or '-'} "
                    f"protocol={r.protocol_label}"
-                   f" seed={r.seed} {vals} epochs={epochs or '-'} rev={r.git_revision}")
+                   f" seed={r.seed} {vals} epochs={epochs or '-'}{chosen} rev={r.git_revision}")
     return out
 
 

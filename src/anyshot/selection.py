@@ -16,7 +16,7 @@ from anyshot.config import ValidationConfig
 from anyshot.data.dataset import AnyShotData
 from anyshot.errors import ConfigError
 from anyshot.evaluation.calibration import GAMMA_GRID
-from anyshot.evaluation.protocols import selection_metric, task_names
+from anyshot.evaluation.protocols import choose_gzsl_classifier, selection_metric, task_names
 from anyshot.methods import Method
 
 __all__ = ["best_epochs", "evaluations_since_best", "fold_seeds", "match_epoch_length",
@@ -85,7 +85,9 @@ def mean_curve(curves: list[list[dict[str, Any]]], data: AnyShotData,
                 calibrated: bool) -> list[dict[str, Any]]:
     """Fold-mean evaluation curve: rows of the epochs every fold evaluated (folds that early
     stopping ended sooner shorten the search), each value the mean over folds (lists
-    elementwise). With ``calibrated``, the GZSL gamma is re-chosen on the fold-mean H curve:
+    elementwise). With several GZSL final classifiers listed, each row then takes the best one's
+    metrics (:func:`~anyshot.evaluation.protocols.choose_gzsl_classifier`, on the fold means).
+    With ``calibrated``, the GZSL gamma is re-chosen on the fold-mean H curve:
 
         i* = argmax_i mean_f H_f(gamma_i),  <g>_cal_h = mean_f H_f(gamma_i*),
         <g>_cal_u = mean_f U_f(gamma_i*),   <g>_cal_s = mean_f S_f(gamma_i*),  <g>_gamma = gamma_i*.
@@ -100,24 +102,29 @@ def mean_curve(curves: list[list[dict[str, Any]]], data: AnyShotData,
         rows = [rows[epoch] for rows in by_epoch]
         mean: dict[str, Any] = {"epoch": epoch}
         for key in rows[0]:
-            if key != "epoch":
+            if key != "epoch" and not isinstance(rows[0][key], str):
                 value = np.mean(np.array([row[key] for row in rows], dtype=np.float64), axis=0)
                 mean[key] = value.tolist() if value.ndim else float(value)
-        if calibrated and f"{g}_cal_curve" in mean:
-            i = int(np.argmax(mean[f"{g}_cal_curve"]))
-            mean.update({f"{g}_cal_u": mean[f"{g}_cal_curve_u"][i],
-                         f"{g}_cal_s": mean[f"{g}_cal_curve_s"][i],
-                         f"{g}_cal_h": mean[f"{g}_cal_curve"][i],
-                         f"{g}_gamma": float(GAMMA_GRID[i])})
+        # Each listed final classifier ("@<name>") is calibrated on its own curve, then the
+        # best is chosen on the fold means (the folds' own choices are not averaged).
+        for suffix in [""] + sorted({"@" + k.split("@", 1)[1] for k in mean if "@" in k}):
+            if calibrated and f"{g}_cal_curve{suffix}" in mean:
+                i = int(np.argmax(mean[f"{g}_cal_curve{suffix}"]))
+                mean.update({f"{g}_cal_u{suffix}": mean[f"{g}_cal_curve_u{suffix}"][i],
+                             f"{g}_cal_s{suffix}": mean[f"{g}_cal_curve_s{suffix}"][i],
+                             f"{g}_cal_h{suffix}": mean[f"{g}_cal_curve{suffix}"][i],
+                             f"{g}_gamma{suffix}": float(GAMMA_GRID[i])})
+        choose_gzsl_classifier(mean, g, calibrated)
         out.append(mean)
     return out
 
 
 def validation_record(curve: list[dict[str, Any]], selected: dict[str, int], tasks,
-                       data: AnyShotData, calibrated: bool) -> dict[str, float]:
+                       data: AnyShotData, calibrated: bool) -> dict[str, Any]:
     """The fold-mean validation scores at each task's selected epoch: its uncalibrated selection
-    metric, and with calibration ``<g>_cal_u/_cal_s/_cal_h`` and the chosen ``<g>_gamma``."""
-    record: dict[str, float] = {}
+    metric, with calibration ``<g>_cal_u/_cal_s/_cal_h`` and the chosen ``<g>_gamma``, and the
+    GZSL final classifier chosen among several listed (``<g>_classifier``, a name)."""
+    record: dict[str, Any] = {}
     g = task_names(data)["gzsl"]
     for task, epoch in selected.items():
         row = next(r for r in curve if r["epoch"] == epoch)
@@ -126,6 +133,8 @@ def validation_record(curve: list[dict[str, Any]], selected: dict[str, int], tas
         if calibrated and task == "gzsl":
             record.update({k: row[k] for k in (f"{g}_cal_u", f"{g}_cal_s", f"{g}_cal_h",
                                                 f"{g}_gamma")})
+        if task == "gzsl" and f"{g}_classifier" in row:
+            record[f"{g}_classifier"] = row[f"{g}_classifier"]
     return record
 
 

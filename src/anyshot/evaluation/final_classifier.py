@@ -25,7 +25,7 @@ from anyshot.evaluation.gaussian_classifier import FullGaussianClassifier, Gauss
 from anyshot.utils import stream_seed
 
 __all__ = ["Classifier", "ClassifierSource", "FINAL_CLASSIFIERS", "SynthesisConfig",
-           "restore_synthetic_classifier", "synthetic_classifier"]
+           "gzsl_classifier_choices", "restore_synthetic_classifier", "synthetic_classifier"]
 
 
 class Classifier(ABC):
@@ -84,7 +84,9 @@ class SynthesisConfig:
             seen classes, known from real features, are among the candidates), one of the same
             names; ``None``: ``final_classifier``. Real seen features carry structure (such as
             correlations between features) that synthetic ones may lack, so the best choice
-            can differ from the zero-shot one.
+            can differ from the zero-shot one. A list of names is a choice the honest protocol
+            makes on validation: every name is evaluated on the validation folds and the one
+            (with its epoch) of the best fold-mean GZSL selection metric is tested and saved.
         dap_weight: w > 0 multiplies the classifier's posterior by DAP's attribute posterior to
             the power w (scores: log p(c | x) + w log p_DAP(c | x)); DAP is fitted on the real
             training features (:mod:`anyshot.methods.dap`).
@@ -93,16 +95,24 @@ class SynthesisConfig:
 
     syn_num: int = 300
     final_classifier: str = "softmax"
-    gzsl_final_classifier: str | None = None
+    gzsl_final_classifier: str | list[str] | None = None
     dap_weight: float = 0.0
     classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
 
     def __post_init__(self) -> None:
-        for key in ("final_classifier", "gzsl_final_classifier"):
-            name = getattr(self, key)
-            if name is not None and name not in FINAL_CLASSIFIERS:
-                raise ConfigError(f"{key} {name!r} is unknown; choose one of "
-                                  f"{', '.join(FINAL_CLASSIFIERS)}.")
+        gzsl = self.gzsl_final_classifier
+        if isinstance(gzsl, (list, tuple)):
+            if not gzsl or len(set(gzsl)) != len(gzsl):
+                raise ConfigError(f"gzsl_final_classifier: a list of names to choose from on "
+                                  f"validation must be non-empty and without repeats, got {gzsl}.")
+            gzsl = list(gzsl)
+            self.gzsl_final_classifier = gzsl[0] if len(gzsl) == 1 else gzsl
+        for key, names in (("final_classifier", [self.final_classifier]),
+                           ("gzsl_final_classifier", gzsl if isinstance(gzsl, list) else [gzsl])):
+            for name in names:
+                if name is not None and name not in FINAL_CLASSIFIERS:
+                    raise ConfigError(f"{key} {name!r} is unknown; choose one of "
+                                      f"{', '.join(FINAL_CLASSIFIERS)}.")
         if self.final_classifier is None:
             raise ConfigError(f"final_classifier must be one of {', '.join(FINAL_CLASSIFIERS)}.")
         if self.dap_weight < 0:
@@ -137,15 +147,28 @@ class _SyntheticClassifier(Classifier):
         return out.cpu().numpy()
 
 
+def gzsl_classifier_choices(config: Any) -> list[str] | None:
+    """The names ``gzsl_final_classifier`` asks the honest protocol to choose from, or ``None``
+    when the config names one classifier (or has no such setting)."""
+    names = getattr(config, "gzsl_final_classifier", None)
+    return list(names) if isinstance(names, list) else None
+
+
 def _final_classifier(config: SynthesisConfig, seed: int, device: torch.device,
-                      candidates: np.ndarray, synth_classes: np.ndarray
+                      candidates: np.ndarray, synth_classes: np.ndarray,
+                      name: str | None = None
                       ) -> SoftmaxClassifier | GaussianClassifier | FullGaussianClassifier:
-    """The configured classifier, unfitted; the generalized tasks' own when seen classes (not
-    synthesized, known from real features) are among the candidates."""
-    name = config.final_classifier
+    """The configured classifier (or ``name``), unfitted; the generalized tasks' own when seen
+    classes (not synthesized, known from real features) are among the candidates."""
     generalized = bool(np.setdiff1d(candidates, synth_classes).size)
-    if generalized and config.gzsl_final_classifier is not None:
-        name = config.gzsl_final_classifier
+    if name is None:
+        name = config.final_classifier
+        if generalized and config.gzsl_final_classifier is not None:
+            name = config.gzsl_final_classifier
+    if isinstance(name, list):
+        raise ConfigError(f"gzsl_final_classifier lists {name}: a choice the honest protocol "
+                          "makes on validation (evaluation.protocol: honest). To use the model "
+                          "outside it, set one name.")
     if name == "softmax":
         return SoftmaxClassifier(config.classifier, seed=stream_seed(seed, "final_classifier"),
                                  device=device)
@@ -156,11 +179,12 @@ def _final_classifier(config: SynthesisConfig, seed: int, device: torch.device,
 
 @torch.no_grad()
 def synthetic_classifier(method: Any, candidates: np.ndarray, synth_classes: np.ndarray,
-                         real_X: np.ndarray | None = None, real_y: np.ndarray | None = None
-                         ) -> Classifier:
+                         real_X: np.ndarray | None = None, real_y: np.ndarray | None = None,
+                         final_classifier: str | None = None) -> Classifier:
     """The final classifier of a synthesizing method over ``candidates``: ``config.syn_num``
     synthetic features per class of ``synth_classes`` (one batched ``method.synthesize`` call)
-    joined to the real samples, both mapped by ``method.transform``."""
+    joined to the real samples, both mapped by ``method.transform``. ``final_classifier``
+    names the classifier instead of the config (validation tries each listed one)."""
     cfg = method.config
     device = method.device
     candidates = np.asarray(candidates, dtype=np.int64)
@@ -184,8 +208,8 @@ def synthetic_classifier(method: Any, candidates: np.ndarray, synth_classes: np.
     if (local < 0).any():
         raise ConfigError("real samples of classes outside the candidate set were given.")
     with torch.enable_grad():
-        clf = _final_classifier(cfg, method.seed, device, candidates, synth).fit(
-            X, local, candidates.size)
+        clf = _final_classifier(cfg, method.seed, device, candidates, synth,
+                                final_classifier).fit(X, local, candidates.size)
     return _SyntheticClassifier(candidates, clf, method.transform, device,
                                 getattr(method, "dap_", None), cfg.dap_weight)
 

@@ -39,11 +39,11 @@ import numpy as np
 from anyshot.data.dataset import AnyShotData
 from anyshot.errors import ConfigError
 from anyshot.evaluation.calibration import GAMMA_GRID, h_curve, log_softmax
-from anyshot.evaluation.final_classifier import ClassifierSource
+from anyshot.evaluation.final_classifier import ClassifierSource, gzsl_classifier_choices
 from anyshot.evaluation.metrics import harmonic_mean, per_class_accuracy
 
-__all__ = ["PROTOCOLS", "TASKS", "evaluate", "metric_names", "selection_metric", "task_names",
-           "PEEKING_PROTOCOLS"]
+__all__ = ["PROTOCOLS", "TASKS", "choose_gzsl_classifier", "evaluate", "metric_names",
+           "selection_metric", "task_names", "PEEKING_PROTOCOLS"]
 
 TASKS = ("zsl", "gzsl")
 PROTOCOLS = ("honest", "fixed", "test-selection")
@@ -100,7 +100,10 @@ def evaluate(method: ClassifierSource, data: AnyShotData, tasks: Iterable[str], 
             ``<g>_cal_curve_s`` (lists over the grid).
         gamma: apply this gamma (chosen on validation): adds ``<g>_cal_u/_cal_s/_cal_h``.
 
-    The classifier scores each test set once, whatever the number of gammas.
+    The classifier scores each test set once, whatever the number of gammas. When the method's
+    ``gzsl_final_classifier`` lists several classifiers (a choice made on validation), the
+    generalized metrics of each are returned as ``<metric>@<name>``
+    (:func:`anyshot.selection.mean_curve` chooses among them).
     """
     if calibrate and gamma is not None:
         raise ValueError("evaluate: give either calibrate=True (search gamma on this data) or a "
@@ -126,27 +129,57 @@ def _evaluate(method: ClassifierSource, data: AnyShotData, tasks: Iterable[str],
         else:
             cand = np.union1d(data.seen, data.unseen)
             tv = data.trainval
-            clf = method.build_classifier(cand, data.unseen, X[tv], y[tv])
-            tu, ts = data.test_unseen, data.test_seen
-            g = names["gzsl"]
-            if gamma is None and not calibrate:
-                u = per_class_accuracy(y[tu], clf.predict(X[tu]))
-                s = per_class_accuracy(y[ts], clf.predict(X[ts]))
-                out.update({f"{g}_u": u, f"{g}_s": s, f"{g}_h": harmonic_mean(u, s)})
-                continue
-            score_u, score_s = clf.scores(X[tu]), clf.scores(X[ts])
-            u = per_class_accuracy(y[tu], cand[np.argmax(score_u, axis=1)])
-            s = per_class_accuracy(y[ts], cand[np.argmax(score_s, axis=1)])
-            out.update({f"{g}_u": u, f"{g}_s": s, f"{g}_h": harmonic_mean(u, s)})
-            curve = h_curve(log_softmax(score_u), y[tu], log_softmax(score_s), y[ts], cand,
-                            np.isin(cand, data.seen),
-                            GAMMA_GRID if calibrate else np.array([gamma], dtype=np.float64))
-            i = curve.best if calibrate else 0
-            out.update({f"{g}_cal_u": float(curve.u[i]), f"{g}_cal_s": float(curve.s[i]),
-                        f"{g}_cal_h": float(curve.h[i])})
-            if calibrate:
-                out.update({f"{g}_gamma": float(curve.gamma[i]),
-                            f"{g}_cal_curve": curve.h.tolist(),
-                            f"{g}_cal_curve_u": curve.u.tolist(),
-                            f"{g}_cal_curve_s": curve.s.tolist()})
+            choices = gzsl_classifier_choices(getattr(method, "config", None))
+            for name in choices or [None]:
+                # A list of final classifiers: each one's metrics, named "<metric>@<name>".
+                kwargs = {} if name is None else {"final_classifier": name}
+                clf = method.build_classifier(cand, data.unseen, X[tv], y[tv], **kwargs)
+                block = _generalized(clf, data, cand, names["gzsl"], gamma, calibrate)
+                out.update(block if name is None else {f"{k}@{name}": v for k, v in block.items()})
+            if choices:
+                choose_gzsl_classifier(out, names["gzsl"], calibrate or gamma is not None)
+    return out
+
+
+def choose_gzsl_classifier(row: dict, g: str, calibrated: bool) -> None:
+    """In an evaluation row holding the generalized metrics of several final classifiers
+    (``<metric>@<name>``), copy those of the best one, by the GZSL selection metric (H, or the
+    calibrated H), to the plain names and record its name as ``<g>_classifier``; the first
+    listed wins a tie. A row without such metrics is left as it is."""
+    names = list(dict.fromkeys(k.split("@", 1)[1] for k in row if "@" in k))
+    if not names:
+        return
+    key = f"{g}_cal_h" if calibrated else f"{g}_h"
+    best = names[0]
+    for name in names[1:]:
+        if row[f"{key}@{name}"] > row[f"{key}@{best}"]:
+            best = name
+    row.update({k.split("@", 1)[0]: v for k, v in list(row.items()) if k.endswith(f"@{best}")})
+    row[f"{g}_classifier"] = best
+
+
+def _generalized(clf, data: AnyShotData, cand: np.ndarray, g: str, gamma: float | None,
+                 calibrate: bool) -> dict[str, float | list[float]]:
+    """GZSL metrics of one classifier over all classes ``cand`` (see :func:`evaluate`)."""
+    X, y = data.X, data.y
+    tu, ts = data.test_unseen, data.test_seen
+    if gamma is None and not calibrate:
+        u = per_class_accuracy(y[tu], clf.predict(X[tu]))
+        s = per_class_accuracy(y[ts], clf.predict(X[ts]))
+        return {f"{g}_u": u, f"{g}_s": s, f"{g}_h": harmonic_mean(u, s)}
+    score_u, score_s = clf.scores(X[tu]), clf.scores(X[ts])
+    u = per_class_accuracy(y[tu], cand[np.argmax(score_u, axis=1)])
+    s = per_class_accuracy(y[ts], cand[np.argmax(score_s, axis=1)])
+    out: dict[str, float | list[float]] = {f"{g}_u": u, f"{g}_s": s, f"{g}_h": harmonic_mean(u, s)}
+    curve = h_curve(log_softmax(score_u), y[tu], log_softmax(score_s), y[ts], cand,
+                    np.isin(cand, data.seen),
+                    GAMMA_GRID if calibrate else np.array([gamma], dtype=np.float64))
+    i = curve.best if calibrate else 0
+    out.update({f"{g}_cal_u": float(curve.u[i]), f"{g}_cal_s": float(curve.s[i]),
+                f"{g}_cal_h": float(curve.h[i])})
+    if calibrate:
+        out.update({f"{g}_gamma": float(curve.gamma[i]),
+                    f"{g}_cal_curve": curve.h.tolist(),
+                    f"{g}_cal_curve_u": curve.u.tolist(),
+                    f"{g}_cal_curve_s": curve.s.tolist()})
     return out

@@ -27,7 +27,7 @@ class RunResult:
     seed: int
     metrics: dict[str, float]
     selected_epochs: dict[str, int] = field(default_factory=dict)
-    validation: dict[str, float] = field(default_factory=dict)
+    validation: dict[str, Any] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
     git_revision: str = "unknown"
     seconds: float = 0.0

@@ -193,6 +193,11 @@ class GenerativeConfig(SynthesisConfig):
             :mod:`anyshot.nn.conditioning`.
         prior: ``factorised-gaussian`` puts the closed-form factorised Gaussian under G (G starts
             as it and learns a correction); ``prior_trainable`` lets training move its parts.
+            ``prior_holdout``: a training step draws a class's prior from a fit without that
+            class's features, so the correction is learnt where the prior extrapolates, as it
+            must for unseen classes (:mod:`anyshot.nn.factorised_gaussian`). ``prior_anchor``:
+            weight of a loss that holds the generated class means near the prior's
+            (:mod:`anyshot.objectives.prior_anchor`); 0 = off.
         attribute_consistency: weight of the attribute-consistency loss of generated features
             (:mod:`anyshot.objectives.attribute_consistency`); 0 = off.
         steps_per_epoch: generator steps per epoch; ``None``: ceil(n_train / batch_size), one
@@ -220,6 +225,8 @@ class GenerativeConfig(SynthesisConfig):
     code_dim: int = 64
     prior: str = "none"
     prior_trainable: bool = False
+    prior_holdout: bool = False
+    prior_anchor: float = 0.0
     attribute_consistency: float = 0.0
     steps_per_epoch: int | None = None
     ema: float = 0.0
@@ -243,6 +250,14 @@ class GenerativeConfig(SynthesisConfig):
         if self.prior not in PRIORS:
             raise ConfigError(f"prior {self.prior!r} is unknown; "
                               f"choose one of {', '.join(PRIORS)}.")
+        if self.prior_holdout and (self.prior == "none" or self.prior_trainable):
+            raise ConfigError("prior_holdout needs a fixed prior: set method.params.prior="
+                              "factorised-gaussian and prior_trainable=false (held-out fits are "
+                              "closed forms that training does not move).")
+        if self.prior_anchor < 0 or (self.prior_anchor > 0 and self.prior == "none"):
+            raise ConfigError(f"prior_anchor (a loss weight) must be >= 0 and needs a prior (set "
+                              f"method.params.prior=factorised-gaussian); got {self.prior_anchor} "
+                              f"with prior {self.prior!r}.")
         if self.attribute_consistency < 0:
             raise ConfigError("attribute_consistency (a loss weight) must be >= 0, got "
                               f"{self.attribute_consistency}.")

@@ -69,10 +69,11 @@ class CLSWGAN(GenerativeMethod):
         init_weights(self.critic_, self.rng_)
         self.generator_terms_ = (self._classification,)
 
-    def generate(self, a: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
+    def generate(self, a: torch.Tensor, rng: torch.Generator,
+                 y: torch.Tensor | None = None) -> torch.Tensor:
         z = torch.randn(a.shape[0], self.generator_.noise_dim, generator=rng,
                         device=a.device)
-        return self.generator_(z, a, rng)
+        return self.generator_(z, a, rng, y)
 
     def _prepare(self, train: TrainingSet) -> None:
         # Pretrained classifier over the training classes; local label = rank in train_classes.

@@ -96,8 +96,10 @@ class FactorisedGaussianMethod(Method):
     def reuse_synthesis(self) -> contextlib.AbstractContextManager:
         return contextlib.nullcontext()  # synthesis is a few matrix products
 
-    def build_classifier(self, candidates, synth_classes, real_X=None, real_y=None) -> Classifier:
-        return synthetic_classifier(self, candidates, synth_classes, real_X, real_y)
+    def build_classifier(self, candidates, synth_classes, real_X=None, real_y=None, *,
+                         final_classifier: str | None = None) -> Classifier:
+        return synthetic_classifier(self, candidates, synth_classes, real_X, real_y,
+                                    final_classifier)
 
     def restore_classifier(self, candidates, synth_classes, tensors) -> Classifier:
         return restore_synthetic_classifier(self, candidates, synth_classes, tensors)

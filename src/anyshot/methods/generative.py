@@ -46,6 +46,7 @@ from anyshot.nn.conditioning import start_from_prior
 from anyshot.nn.critic import CriticOutput
 from anyshot.objectives.attribute_consistency import AttributeConsistency
 from anyshot.objectives.base import AdversarialObjective, LossTerms
+from anyshot.objectives.prior_anchor import prior_anchor_loss
 from anyshot.training.step import (
     Batch,
     GeneratorStep,
@@ -71,6 +72,21 @@ class _AttributeConsistencyTerm:
     def __call__(self, step: GeneratorStep) -> LossTerms:
         attr = self.readers(step.fake, step.batch.a)
         return LossTerms(self.weight * attr, {"attr_consistency": attr.detach()})
+
+
+class _PriorAnchorTerm:
+    """w * L_anchor: generated class means stay near the prior's
+    (:mod:`anyshot.objectives.prior_anchor`)."""
+
+    def __init__(self, prior: nn.Module, weight: float, n_classes: int) -> None:
+        self.prior = prior
+        self.weight = weight
+        self.n_classes = n_classes
+
+    def __call__(self, step: GeneratorStep) -> LossTerms:
+        mean, var = self.prior.moments(step.batch.a, step.batch.y)
+        anchor = prior_anchor_loss(step.fake, mean, var, step.batch.y, self.n_classes)
+        return LossTerms(self.weight * anchor, {"prior_anchor": anchor.detach()})
 
 
 class GenerativeMethod(Method):
@@ -102,8 +118,11 @@ class GenerativeMethod(Method):
         ``critic_terms_`` / ``generator_terms_``."""
 
     @abstractmethod
-    def generate(self, a: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
-        """Synthetic features (n, d) for attributes a (n, m), drawing noise from ``rng``."""
+    def generate(self, a: torch.Tensor, rng: torch.Generator,
+                 y: torch.Tensor | None = None) -> torch.Tensor:
+        """Synthetic features (n, d) for attributes a (n, m), drawing noise from ``rng``.
+        Training steps pass the rows' classes ``y`` (``prior_holdout`` draws the prior by
+        class); synthesis does not."""
 
     def _prepare(self, train: TrainingSet) -> None:
         """One-off work before training (pretrained classifiers, prototypes, ...); the
@@ -124,7 +143,7 @@ class GenerativeMethod(Method):
     def generate_for_training(self, batch: Any, epoch: int) -> tuple[torch.Tensor, Any]:
         """Fakes (B, d) for a generator step and what the generator terms read beside them
         (``None`` here; SRWGAN's head codes)."""
-        return self.generate(batch.a, self.rng_), None
+        return self.generate(batch.a, self.rng_, batch.y), None
 
     def step_phase(self, epoch: int) -> int:
         """The variant of the generator step in ``epoch`` (one for every epoch here)."""
@@ -194,15 +213,20 @@ class GenerativeMethod(Method):
 
     def _prepare_shared(self, data: AnyShotData) -> list[Term]:
         """What every generative method may switch on: the factorised-Gaussian prior under G (fit
-        in closed form, G's last layer zeroed so training starts from it), the frozen attribute
+        in closed form, G's last layer zeroed so training starts from it; with ``prior_holdout``
+        also fitted once without each training class), the frozen attribute
         readers of the consistency loss, and DAP for the final classifier's product. Returns the
         generator regularizers switched on."""
         cfg = self.config
         semantic = getattr(self.generator_, "semantic", None)
         if semantic is not None and semantic.prior is not None:
-            semantic.prior.fit(self.X_train_, self.y_train_, self.A_)
+            fit = semantic.prior.fit_held_out if cfg.prior_holdout else semantic.prior.fit
+            fit(self.X_train_, self.y_train_, self.A_)
             start_from_prior(self.generator_.net, semantic)
         regularizers: list[Term] = []
+        if cfg.prior_anchor > 0:
+            regularizers.append(_PriorAnchorTerm(semantic.prior, cfg.prior_anchor,
+                                                 int(self.A_.shape[0])))
         if cfg.attribute_consistency > 0:
             with torch.device(self.device):
                 readers = AttributeConsistency(self.feature_dim_, int(self.A_.shape[1]))
@@ -307,5 +331,7 @@ class GenerativeMethod(Method):
                 "for [0, 1]-scaled features, none for standardized ones.", RuntimeWarning,
                 stacklevel=4)
 
-    def build_classifier(self, candidates, synth_classes, real_X=None, real_y=None) -> Classifier:
-        return synthetic_classifier(self, candidates, synth_classes, real_X, real_y)
+    def build_classifier(self, candidates, synth_classes, real_X=None, real_y=None, *,
+                         final_classifier: str | None = None) -> Classifier:
+        return synthetic_classifier(self, candidates, synth_classes, real_X, real_y,
+                                    final_classifier)

@@ -248,8 +248,9 @@ class SRWGAN(GenerativeMethod):
         return RefinementBatch(self.X_train_[idx], y, self.A_[y], yu, self.A_[yu])
 
     # ------------------------------------------------------------------ generator & critic
-    def generate(self, a: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
-        return self.generator_(a, rng).x
+    def generate(self, a: torch.Tensor, rng: torch.Generator,
+                 y: torch.Tensor | None = None) -> torch.Tensor:
+        return self.generator_(a, rng, y).x
 
     def step_phase(self, epoch: int) -> int:
         """1 once the unseen-entropy term is on (epoch > k), else 0."""
@@ -260,7 +261,7 @@ class SRWGAN(GenerativeMethod):
         """G(a) on the batch and, when a term needs it, G on the parallel unseen batch (drawn
         here, before the prototype term's draw, from the training stream)."""
         cfg = self.config
-        out = self.generator_(batch.a, self.rng_)
+        out = self.generator_(batch.a, self.rng_, batch.y)
         n_seen = int(self.train_classes_.numel())
         y = self.seen_local_[batch.y]
         present = present_classes(y, n_seen)

@@ -16,7 +16,9 @@ every training class sharing that value; continuous attributes interpolate betwe
     x = out( mean(a) + sqrt(var(a)) * eps + MLP([z, h(a)]) ),     eps ~ N(0, I_d)
 
 with the MLP's last layer starting at zero, so training starts from the composed Gaussians and
-the adversarial game learns a correction (and, with ``prior_trainable``, moves the parts).
+the adversarial game learns a correction (and, with ``prior_trainable``, moves the parts). With
+``prior_holdout`` the training draws of a class come from a prior fitted without that class, so
+the correction is learnt where the prior extrapolates, as it does for every unseen class.
 """
 
 from __future__ import annotations
@@ -72,8 +74,11 @@ class SemanticInput(nn.Module):
     def condition(self, a: torch.Tensor) -> torch.Tensor:
         return a if self.embedding is None else self.embedding(a)
 
-    def prior_sample(self, a: torch.Tensor, rng: torch.Generator) -> torch.Tensor | None:
-        return None if self.prior is None else self.prior.sample(a, rng)
+    def prior_sample(self, a: torch.Tensor, rng: torch.Generator,
+                     y: torch.Tensor | None = None) -> torch.Tensor | None:
+        """The prior's draw for attributes a; ``y`` (the rows' classes, training draws only)
+        selects class-held-out fits where the prior has them."""
+        return None if self.prior is None else self.prior.sample(a, rng, y)
 
 
 def semantic_input(config: Any, attr_dim: int, feature_dim: int) -> SemanticInput:

@@ -22,6 +22,15 @@ attributes, classes or samples.
 The module is used as the ``factorised-gaussian`` method on its own and as the prior of a
 generator (``prior: factorised-gaussian``), whose parts may then be trained further
 (``trainable=True``).
+
+Class-held-out draws (:meth:`FactorisedGaussian.fit_held_out`). For an unseen class the pooled
+Gaussian is an extrapolation: none of its parts saw the class. For a training class it is not:
+every part it pools includes the class's own features. A generator that learns a correction on
+top of the prior from training classes therefore learns to fix an in-sample fit, not the error it
+has to fix for unseen classes. ``fit_held_out`` stores, for every training class c, the pooled
+Gaussian of c's attributes fitted *without* c's features (parts of values only c had drop out,
+as for an unseen class whose value no training class has), and ``sample(a, rng, y)`` draws from
+it for rows of training classes y; other classes draw from the full fit.
 """
 
 from __future__ import annotations
@@ -52,6 +61,9 @@ class FactorisedGaussian(nn.Module):
         self.log_weight = nn.Parameter(torch.zeros(attr_dim), requires_grad=trainable)
         self.register_buffer("threshold", torch.full((attr_dim,), 0.5))
         self.register_buffer("informative", torch.ones(attr_dim))
+        # Class-held-out means and variances (C, d), indexed by class; training-time only.
+        self.register_buffer("held_out_mean", torch.zeros(0, feature_dim), persistent=False)
+        self.register_buffer("held_out_var", torch.zeros(0, feature_dim), persistent=False)
 
     @torch.no_grad()
     def fit(self, X: torch.Tensor, y: torch.Tensor, attributes: torch.Tensor,
@@ -84,6 +96,29 @@ class FactorisedGaussian(nn.Module):
         self.informative.copy_(informative.float())
         return self
 
+    @torch.no_grad()
+    def fit_held_out(self, X: torch.Tensor, y: torch.Tensor, attributes: torch.Tensor,
+                     threshold: float | None = None, var_smoothing: float = 1e-3
+                     ) -> "FactorisedGaussian":
+        """Fit as :meth:`fit` does (the parts every class draws from), and for every class c in
+        ``y`` also the pooled Gaussian of ``attributes[c]`` fitted without c's rows: one closed
+        form per training class. Classes without rows keep the full fit's mean and variance."""
+        self.fit(X, y, attributes, threshold, var_smoothing)
+        A = attributes.float()
+        mean, var = self(A)
+        mean, var = mean.clone(), var.clone()
+        scratch = FactorisedGaussian(A.shape[1], X.shape[1]).to(X.device)
+        for c in torch.unique(y).tolist():
+            keep = y != c
+            if not bool(keep.any()):
+                continue
+            scratch.fit(X[keep], y[keep], A, threshold, var_smoothing)
+            m_c, v_c = scratch(A[c:c + 1])
+            mean[c], var[c] = m_c[0], v_c[0]
+        self.held_out_mean = mean
+        self.held_out_var = var
+        return self
+
     def binarise(self, a: torch.Tensor) -> torch.Tensor:
         """(n, m) attributes -> (n, m) float codes b = [a > t]."""
         return (a > self.threshold).to(self.mean_parts.dtype)
@@ -99,8 +134,18 @@ class FactorisedGaussian(nn.Module):
         num = w0 @ (self.mean_parts[0] * prec[0]) + w1 @ (self.mean_parts[1] * prec[1])
         return num / P, w.sum() / P
 
-    def sample(self, a: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
-        """One draw x ~ N(mean(a), diag var(a)) per row of a (n, m): (n, d)."""
-        mean, var = self(a)
+    def moments(self, a: torch.Tensor, y: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Pooled mean and variance (n, d) of each row of a; with the rows' classes ``y`` and a
+        :meth:`fit_held_out`, each row's class-held-out ones."""
+        if y is not None and self.held_out_mean.shape[0] > 0:
+            return self.held_out_mean[y], self.held_out_var[y]
+        return self(a)
+
+    def sample(self, a: torch.Tensor, rng: torch.Generator,
+               y: torch.Tensor | None = None) -> torch.Tensor:
+        """One draw x ~ N(mean(a), diag var(a)) per row of a (n, m): (n, d). With the rows'
+        classes ``y`` and a :meth:`fit_held_out`, each row draws from its class-held-out fit."""
+        mean, var = self.moments(a, y)
         eps = torch.randn(mean.shape, generator=rng, device=mean.device, dtype=mean.dtype)
         return mean + var.sqrt() * eps

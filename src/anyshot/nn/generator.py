@@ -48,12 +48,13 @@ class ConditionalGenerator(nn.Module):
         )
         self.out = output_activation(out)
 
-    def forward(self, z: torch.Tensor, a: torch.Tensor,
-                rng: torch.Generator | None = None) -> torch.Tensor:
-        """``rng`` draws the prior's noise; it is required when there is a prior."""
+    def forward(self, z: torch.Tensor, a: torch.Tensor, rng: torch.Generator | None = None,
+                y: torch.Tensor | None = None) -> torch.Tensor:
+        """``rng`` draws the prior's noise; it is required when there is a prior. ``y``: the
+        rows' classes in a training step (a class-held-out prior draws by class)."""
         x = self.net(torch.cat([z, self.semantic.condition(a)], dim=1))
         if self.semantic.prior is not None:
             if rng is None:
                 raise ValueError("a generator with a prior needs the random generator `rng`.")
-            x = x + self.semantic.prior_sample(a, rng)
+            x = x + self.semantic.prior_sample(a, rng, y)
         return self.out(x)

@@ -97,12 +97,14 @@ class SemanticRefinementGenerator(nn.Module):
     def n_heads(self) -> int:
         return len(self.heads)
 
-    def forward(self, a: torch.Tensor, rng: torch.Generator) -> RefinementOutput:
-        """a (n, m) -> :class:`RefinementOutput`; eps of every head is drawn from ``rng``."""
+    def forward(self, a: torch.Tensor, rng: torch.Generator,
+                y: torch.Tensor | None = None) -> RefinementOutput:
+        """a (n, m) -> :class:`RefinementOutput`; eps of every head is drawn from ``rng``. ``y``:
+        the rows' classes in a training step (a class-held-out prior draws by class)."""
         c = self.semantic.condition(a)
         outs = [head(c, rng) for head in self.heads]
         x = self.net(torch.cat([o.z for o in outs] + [c], dim=1))
         if self.semantic.prior is not None:
-            x = x + self.semantic.prior_sample(a, rng)
+            x = x + self.semantic.prior_sample(a, rng, y)
         x = self.out(x)
         return RefinementOutput(x, tuple(o.z for o in outs), tuple(o.mu for o in outs))

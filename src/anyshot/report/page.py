@@ -77,7 +77,8 @@ def _results_tables(records: list[RunResult]) -> str:
         vals = "".join(f"<td>{r.metrics[m] * 100:.1f}</td>" if m in r.metrics else "<td></td>"
                        for m in metrics)
         epochs = ", ".join(f"{k}@{v}" for k, v in r.selected_epochs.items()) or "-"
-        val = ", ".join(f"{k}={v * 100:.1f}" for k, v in r.validation.items()) or "-"
+        val = ", ".join(f"{k}={v}" if isinstance(v, str) else f"{k}={v * 100:.1f}"
+                        for k, v in r.validation.items()) or "-"
         rows.append(f"<tr><td class='l'>{_e(r.seed)}</td>{vals}<td class='l'>{_e(epochs)}</td>"
                     f"<td class='l'>{_e(val)}</td><td>{r.seconds:.1f}</td></tr>")
     out.append(f"<table><tr><th class='l'>seed</th>{head}<th class='l'>selected epochs</th>"

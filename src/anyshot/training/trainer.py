@@ -65,10 +65,11 @@ class Adversarial(Protocol):
     generator_terms_: Sequence[Term]
 
     def sample_batch(self) -> Any:
-        """A fresh training batch with at least ``x`` (B, d) and ``a`` (B, m)."""
+        """A fresh training batch with at least ``x`` (B, d), ``a`` (B, m) and ``y`` (B,)."""
 
-    def generate(self, a: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
-        """Fakes (n, d) for attributes a (n, m)."""
+    def generate(self, a: torch.Tensor, rng: torch.Generator,
+                 y: torch.Tensor | None = None) -> torch.Tensor:
+        """Fakes (n, d) for attributes a (n, m) of classes y."""
 
     def generate_for_training(self, batch: Any, epoch: int) -> tuple[torch.Tensor, Any]:
         """Fakes (B, d) for the generator step and the output behind them, for the terms."""
@@ -164,7 +165,7 @@ class Trainer:
         batch = m.sample_batch()
         with self.autocast():
             with torch.no_grad():
-                fake = m.generate(batch.a, m.rng_)
+                fake = m.generate(batch.a, m.rng_, batch.y)
             real_out = m.critic_view(batch.x, batch.a)
             fake_out = m.critic_view(fake, batch.a)
             adv = m.objective.critic_loss(real_out, fake_out)
