@@ -5,13 +5,15 @@
         "DAP|windows of 40|benchmarks/results/tep_dap_w40.jsonl" ...
 
 Each argument is ``label|features|path``. Prints two tables: ZSL and GZSL (plain and calibrated)
-with their validation scores, and ZSL per group.
+with their validation scores, and ZSL per group; and, for runs that chose their GZSL final
+classifier on validation, how often each was chosen.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -62,6 +64,17 @@ def main(specs: list[str]) -> None:
     print("|---|---|" + "---|" * len(GROUPS))
     for label, features, rows in runs:
         print(f"| {label} | {features} | " + " | ".join(_group(rows, g) for g in GROUPS) + " |")
+    chosen = [(label, features, Counter(r["validation"]["gzsl_classifier"] for r in rows
+                                        if "gzsl_classifier" in r["validation"]))
+              for label, features, rows in runs]
+    if any(count for *_, count in chosen):
+        print()
+        print("| method | features | GZSL final classifier chosen on validation (runs) |")
+        print("|---|---|---|")
+        for label, features, count in chosen:
+            if count:
+                print(f"| {label} | {features} | "
+                      + ", ".join(f"{k} {v}" for k, v in sorted(count.items())) + " |")
 
 
 if __name__ == "__main__":
