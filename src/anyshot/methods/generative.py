@@ -183,6 +183,7 @@ class GenerativeMethod(Method):
         torch_state = torch.random.get_rng_state()
         self.rng_ = stream_generator(self.seed, "training", dev)
         self.X_train_ = torch.as_tensor(np.asarray(train.X, dtype=np.float32), device=dev)
+        self._mostly_positive_ = None  # the dead-unit check's view of these features
         self.y_train_ = torch.as_tensor(np.asarray(train.y, dtype=np.int64), device=dev)
         self.A_ = torch.as_tensor(np.asarray(train.attributes, dtype=np.float32), device=dev)
         self.train_classes_ = torch.as_tensor(train.train_classes, device=dev)
@@ -318,7 +319,10 @@ class GenerativeMethod(Method):
         real = getattr(self, "X_train_", None)
         if self.config.out != "relu" or real is None or getattr(self, "_dead_warned", False):
             return
-        dead = (X.amax(0) <= 0) & ((real > 0).float().mean(0) >= 0.5)
+        positive = getattr(self, "_mostly_positive_", None)
+        if positive is None:  # read the training features once per fit
+            positive = self._mostly_positive_ = (real > 0).float().mean(0) >= 0.5
+        dead = (X.amax(0) <= 0) & positive
         if bool(dead.any()):
             self._dead_warned = True
             dims = torch.nonzero(dead).squeeze(1).tolist()
