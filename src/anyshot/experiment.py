@@ -183,7 +183,7 @@ def run_seed(config: ExperimentConfig, data: AnyShotData, seed: int,
                           "and protocol 'fixed' has none; use protocol 'honest', or set one name.")
     g = task_names(data)["gzsl"]
     selected: dict[str, int] = {}
-    validation: dict[str, float] = {}
+    validation: dict[str, Any] = {}
     metrics: dict[str, float] = {}
     every = config.checkpoint_every
     if protocol == "honest":
