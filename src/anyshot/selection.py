@@ -106,8 +106,10 @@ def mean_curve(curves: list[list[dict[str, Any]]], data: AnyShotData,
                 value = np.mean(np.array([row[key] for row in rows], dtype=np.float64), axis=0)
                 mean[key] = value.tolist() if value.ndim else float(value)
         # Each listed final classifier ("@<name>") is calibrated on its own curve, then the
-        # best is chosen on the fold means (the folds' own choices are not averaged).
-        for suffix in [""] + sorted({"@" + k.split("@", 1)[1] for k in mean if "@" in k}):
+        # best is chosen on the fold means; the plain keys, where the folds may each have
+        # copied another classifier's, are then overwritten, so only the listed ones count.
+        listed = sorted({"@" + k.split("@", 1)[1] for k in mean if "@" in k})
+        for suffix in listed or [""]:
             if calibrated and f"{g}_cal_curve{suffix}" in mean:
                 i = int(np.argmax(mean[f"{g}_cal_curve{suffix}"]))
                 mean.update({f"{g}_cal_u{suffix}": mean[f"{g}_cal_curve_u{suffix}"][i],

@@ -9,6 +9,7 @@ from anyshot.errors import ConfigError
 from anyshot.methods import make_method
 from anyshot.nn.factorised_gaussian import FactorisedGaussian
 from anyshot.objectives.prior_anchor import prior_anchor_loss
+from tests.unit.test_composition import _split as split_with_class_3_unseen
 
 # 3 training classes over 2 binary attributes, 1-d features; class 3 has no samples.
 A = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0], [1.0, 1.0]])
@@ -37,8 +38,7 @@ def test_held_out_fits_leave_each_class_out() -> None:
 
 
 def _split() -> AnyShotData:
-    return AnyShotData.create(X.numpy(), Y.numpy(), A.numpy(), seen=[0, 1, 2], unseen=[3],
-                              trainval=np.arange(6), test_seen=[], test_unseen=[])
+    return split_with_class_3_unseen(X.numpy(), Y.numpy(), A.numpy())
 
 
 def _gan(**params) -> object:

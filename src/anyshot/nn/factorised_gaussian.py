@@ -105,8 +105,7 @@ class FactorisedGaussian(nn.Module):
         form per training class. Classes without rows keep the full fit's mean and variance."""
         self.fit(X, y, attributes, threshold, var_smoothing)
         A = attributes.float()
-        mean, var = self(A)
-        mean, var = mean.clone(), var.clone()
+        mean, var = self(A)                     # fresh tensors: rows are replaced below
         scratch = FactorisedGaussian(A.shape[1], X.shape[1]).to(X.device)
         for c in torch.unique(y).tolist():
             keep = y != c
