@@ -54,7 +54,7 @@ def main() -> None:
                 curve.append(evaluate(method, val, ["zsl"])["zsl"])
             curves.append(curve)
             print(f"group {group} seed {seed}: " + " ".join(f"{v:.3f}" for v in curve), flush=True)
-    epochs = list(range(args.every, args.epochs + 1, args.every)) if len(curves[0]) > 1 else [0]
+    epochs = list(range(args.every, args.epochs + 1, args.every)) if method.iterative else [0]
     print(f"config={args.config} overrides={overrides}")
     print("epoch:         " + " ".join(f"{e:5d}" for e in epochs))
     print("mean val ZSL:  " + " ".join(f"{v:.3f}" for v in np.mean(curves, axis=0)))
