@@ -5,8 +5,9 @@
         "DAP|windows of 40|benchmarks/results/tep_dap_w40.jsonl" ...
 
 Each argument is ``label|features|path``. Prints two tables: ZSL and GZSL (plain and calibrated)
-with their validation scores, and ZSL per group; and, for runs that chose their GZSL final
-classifier on validation, how often each was chosen.
+with their validation scores, and ZSL per group; for runs that record them, the validation
+scores of held-out folds (:func:`anyshot.selection.held_out_fold_scores`); and, for runs that
+chose their GZSL final classifier on validation, how often each was chosen.
 """
 
 from __future__ import annotations
@@ -64,6 +65,24 @@ def main(specs: list[str]) -> None:
     print("|---|---|" + "---|" * len(GROUPS))
     for label, features, rows in runs:
         print(f"| {label} | {features} | " + " | ".join(_group(rows, g) for g in GROUPS) + " |")
+    held = [(label, features, rows) for label, features, rows in runs
+            if any("zsl_held_out" in r["validation"] for r in rows)]
+    if held:
+        print()
+        print("Validation scored on held-out folds (every choice made on the other folds; "
+              "the fold-mean score above is that of the folds that made the choices):")
+        print()
+        print("| method | features | val ZSL | val ZSL, held-out fold | ZSL | val cal. H | "
+              "val cal. H, held-out fold | cal. H |")
+        print("|---|---|---|---|---|---|---|---|")
+        for label, features, rows in held:
+            cells = [_mean_a_e(rows, "validation", "zsl"),
+                     _mean_a_e(rows, "validation", "zsl_held_out"),
+                     _mean_a_e(rows, "metrics", "zsl"),
+                     _mean_a_e(rows, "validation", "gzsl_cal_h"),
+                     _mean_a_e(rows, "validation", "gzsl_cal_h_held_out"),
+                     _mean_a_e(rows, "metrics", "gzsl_cal_h")]
+            print(f"| {label} | {features} | " + " | ".join(cells) + " |")
     chosen = [(label, features, Counter(r["validation"]["gzsl_classifier"] for r in rows
                                         if "gzsl_classifier" in r["validation"]))
               for label, features, rows in runs]

@@ -11,6 +11,7 @@ The ``honest`` protocol with k validation folds (``evaluation.validation.folds``
     epoch_t = argmax_epoch curve[selection metric of task t]     # gzsl_cal_h with calibration
     gamma = GAMMA_GRID[argmax curve[gzsl_cal_curve] at epoch_gzsl]
     fresh model on the full training split; test read once per task at epoch_t (with gamma).
+    <metric>_held_out: every choice made on the other folds, scored on fold f; mean over f.
 
 An epoch of the fresh model is as many generator steps as an epoch of the folds
 (``evaluation.validation.epoch_length: matched``): the folds train on fewer classes, and an epoch
@@ -52,6 +53,7 @@ from anyshot.selection import (
     best_epochs,
     evaluations_since_best,
     fold_seeds,
+    held_out_fold_scores,
     match_epoch_length,
     mean_curve,
     validation_record,
@@ -202,6 +204,7 @@ def run_seed(config: ExperimentConfig, data: AnyShotData, seed: int,
         curve = mean_curve(curves, views[0], calibrated)
         best = best_epochs(curve, tasks, views[0], calibrated)
         validation = validation_record(curve, best, tasks, views[0], calibrated)
+        validation.update(held_out_fold_scores(curves, tasks, views[0], calibrated))
         gamma = validation.get(f"{g}_gamma") if calibrated else None
         # Fresh model, full training split, test read once per task at its selected epoch.
         final = build_method(config, seed)

@@ -4,6 +4,8 @@ curve and the epoch each task selects on it (see :mod:`anyshot.experiment` for t
     fold seeds      seed, then the children of SeedSequence(seed)      (never seed + f)
     curve           mean_f curve_f over the epochs every fold evaluated
     epoch_t         the first argmax over epochs of task t's selection metric
+    held out        for each fold f, the choices made on the other folds' mean curve, scored
+                    on fold f; the mean over f (what the choices are worth where not made)
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ from anyshot.evaluation.calibration import GAMMA_GRID
 from anyshot.evaluation.protocols import choose_gzsl_classifier, selection_metric, task_names
 from anyshot.methods import Method
 
-__all__ = ["best_epochs", "evaluations_since_best", "fold_seeds", "match_epoch_length",
-           "mean_curve", "validation_record", "validation_views"]
+__all__ = ["best_epochs", "evaluations_since_best", "fold_seeds", "held_out_fold_scores",
+           "match_epoch_length", "mean_curve", "validation_record", "validation_views"]
 
 
 def evaluations_since_best(curve: list[dict[str, float]], keys: list[str]) -> int:
@@ -138,6 +140,47 @@ def validation_record(curve: list[dict[str, Any]], selected: dict[str, int], tas
         if task == "gzsl" and f"{g}_classifier" in row:
             record[f"{g}_classifier"] = row[f"{g}_classifier"]
     return record
+
+
+def held_out_fold_scores(curves: list[list[dict[str, Any]]], tasks, data: AnyShotData,
+                         calibrated: bool) -> dict[str, float]:
+    """What the choices made on validation are worth on a fold that did not make them.
+
+    The fold-mean score at the selected epoch is optimistic: the epoch (and, for GZSL, the final
+    classifier among several listed and the calibration gamma) is the best of many on the very
+    folds it is scored on, while a method without choices has nothing to gain from them. Here,
+    for each fold f, every choice is made on the mean curve of the other folds
+    (:func:`mean_curve`, :func:`best_epochs`) and scored on fold f:
+
+        <metric>_held_out = mean_f  metric_f(epoch, classifier, gamma chosen on folds != f)
+
+    for each task's selection metric (``zsl_held_out``, ``gzsl_h_held_out`` or, calibrated,
+    ``gzsl_cal_h_held_out``). Folds that never reached the chosen epoch (early stopping) are
+    left out. Empty with fewer than two folds.
+    """
+    if len(curves) < 2:
+        return {}
+    g = task_names(data)["gzsl"]
+    scores: dict[str, list[float]] = {}
+    for f, curve in enumerate(curves):
+        others = mean_curve(curves[:f] + curves[f + 1:], data, calibrated)
+        rows = {row["epoch"]: row for row in curve}
+        for task, epoch in best_epochs(others, tasks, data, calibrated).items():
+            if epoch not in rows:
+                continue
+            row = rows[epoch]
+            chosen = next(r for r in others if r["epoch"] == epoch)
+            key = selection_metric(task, data, calibrated)
+            suffix = ""
+            if task == "gzsl" and f"{g}_classifier" in chosen:
+                suffix = "@" + chosen[f"{g}_classifier"]
+            if task == "gzsl" and calibrated:
+                i = int(np.argmin(np.abs(GAMMA_GRID - chosen[f"{g}_gamma"])))
+                value = row[f"{g}_cal_curve{suffix}"][i]
+            else:
+                value = row[f"{key}{suffix}"]
+            scores.setdefault(f"{key}_held_out", []).append(float(value))
+    return {k: float(np.mean(v)) for k, v in scores.items()}
 
 
 def match_epoch_length(method: Method, views: list[AnyShotData]) -> None:

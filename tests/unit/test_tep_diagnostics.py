@@ -1,0 +1,54 @@
+"""Two TEP diagnostics in benchmarks/: tep_unseen_shift.py (distances in the prior's standard
+deviations, hand-computed, and which mean is closer to the real one) and tep_curve_selection.py
+(the epoch chosen on the other folds, on hand-worked curves)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from tests.conftest import load_benchmark
+
+
+@pytest.fixture(scope="module")
+def shift():
+    return load_benchmark("tep_unseen_shift")
+
+
+def test_rms_distance_in_prior_sds(shift):
+    a = torch.tensor([[1.0, 2.0], [0.0, 0.0]])
+    b = torch.tensor([[0.0, 0.0], [3.0, 0.0]])
+    var = torch.tensor([[1.0, 4.0], [9.0, 1.0]])
+    # row 0: sqrt((1/1 + 4/4) / 2) = 1; row 1: sqrt((9/9 + 0) / 2) = sqrt(0.5)
+    torch.testing.assert_close(shift.rms_distance(a, b, var), torch.tensor([1.0, 0.5 ** 0.5]))
+
+
+def test_summary_counts_where_the_generator_is_closer(shift):
+    rows = [{"epoch": 2, "d_prior": [1.0, 2.0], "d_gen": [0.5, 3.0], "shift": [0.2, 0.4]},
+            {"epoch": 2, "d_prior": [1.0], "d_gen": [2.0], "shift": [0.6]},
+            {"epoch": 4, "d_prior": [1.0], "d_gen": [0.0], "shift": [1.0]}]
+    lines = shift.summary(rows)
+    # epoch 2: d(prior) 4/3, d(gen) 5.5/3, shift 0.4, closer for 1 of 3
+    assert lines[1].split() == ["2", "1.333", "1.833", "0.400", "33%", "of", "3", "classes"]
+    assert lines[2].split() == ["4", "1.000", "0.000", "1.000", "100%", "of", "1", "classes"]
+
+
+@pytest.fixture(scope="module")
+def selection():
+    return load_benchmark("tep_curve_selection")
+
+
+def test_leave_one_fold_out_chooses_the_epoch_on_the_other_folds(selection, tmp_path):
+    text = ("group A seed 0: 0.50 0.90\n"
+            "group A seed 1: 0.60 0.20\n"
+            "group A seed 2: 0.70 0.30\n"
+            "config=...\n")
+    path = tmp_path / "curve.txt"
+    path.write_text(text)
+    curves = selection.read_curves(path)
+    # fold 0: others' mean (0.65, 0.25) -> epoch 0 -> 0.50; fold 1: (0.60, 0.60) tie -> first
+    # epoch -> 0.60; fold 2: (0.55, 0.55) -> 0.70
+    assert selection.leave_one_fold_out(curves) == pytest.approx(
+        {("A", 0): 0.50, ("A", 1): 0.60, ("A", 2): 0.70})
+    # the peak of the mean curve (0.6, 0.4667) is 0.6, scored on the folds that chose it
+    assert selection.peak_of_mean(curves) == pytest.approx(0.6)
