@@ -69,3 +69,12 @@ def test_the_honest_protocol_records_them():
     # Without epochs, ZSL has nothing to choose: the held-out score is the fold mean.
     assert validation["zsl_held_out"] == pytest.approx(validation["zsl"])
     assert 0.0 <= validation["gzsl_cal_h_held_out"] <= 1.0
+
+
+def test_a_fold_that_stopped_before_the_chosen_epoch_is_left_out(data):
+    # Fold 2 stopped after epoch 1 (early stopping). Fold 0 held out: folds 1-2 share epoch 1
+    # only -> 0.5. Fold 1 held out: folds 0, 2 -> epoch 1 -> 0.6. Fold 2 held out: folds 0-1
+    # (0.55, 0.75) choose epoch 2, which fold 2 never reached: left out. Mean 0.55.
+    curves = _curves([[0.5, 0.9], [0.6, 0.6], [0.7]])
+    assert held_out_fold_scores(curves, ["zsl"], data, False) == pytest.approx(
+        {"zsl_held_out": 0.55})
