@@ -22,6 +22,7 @@ import yaml
 from anyshot.config import load_config
 from anyshot.evaluation.protocols import evaluate
 from anyshot.experiment import _fit, build_method, prepare_data
+from anyshot.selection import validation_fold
 
 
 def seeds_of(text: str) -> list[int]:
@@ -43,12 +44,10 @@ def main() -> None:
     overrides = {k: yaml.safe_load(v) for k, v in (s.split("=", 1) for s in args.set)}
     cfg = load_config(args.config, {"device": "cpu", **overrides})
     data = prepare_data(cfg)
-    vcfg = cfg.evaluation.validation
     curves = []
     for seed in seeds_of(args.seeds):
         t0 = time.perf_counter()
-        val = data.validation_view(unseen_fraction=vcfg.unseen_fraction,
-                                   holdout_fraction=vcfg.holdout_fraction, seed=seed)
+        val = validation_fold(data, cfg.evaluation.validation, seed)
         method = build_method(cfg, seed)
         curve: list[tuple[float, float]] = []
 

@@ -28,6 +28,7 @@ import yaml
 
 from anyshot.config import load_config
 from anyshot.experiment import _fit, build_method, prepare_data
+from anyshot.selection import validation_fold
 
 
 def rms_distance(a: torch.Tensor, b: torch.Tensor, var: torch.Tensor) -> torch.Tensor:
@@ -44,9 +45,7 @@ def fold_rows(config: str, overrides: dict, group: str, seed: int, epochs: int, 
         raise SystemExit(f"{config}: no factorised-Gaussian prior under the generator to measure "
                          "against (set method.params.prior=factorised-gaussian).")
     data = prepare_data(cfg)
-    vcfg = cfg.evaluation.validation
-    val = data.validation_view(unseen_fraction=vcfg.unseen_fraction,
-                               holdout_fraction=vcfg.holdout_fraction, seed=seed)
+    val = validation_fold(data, cfg.evaluation.validation, seed)
     method = build_method(cfg, seed)
     held_out = np.asarray(val.unseen)
     X, y = val.X[val.test_unseen], val.y[val.test_unseen]

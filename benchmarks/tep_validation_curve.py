@@ -20,6 +20,7 @@ import yaml
 from anyshot.config import load_config
 from anyshot.evaluation.protocols import evaluate
 from anyshot.experiment import _fit, build_method, prepare_data
+from anyshot.selection import validation_fold
 
 
 def main() -> None:
@@ -39,9 +40,7 @@ def main() -> None:
             cfg = load_config(args.config, {**overrides, "data.params.group": group,
                                             "device": overrides.get("device", "cpu")})
             data = prepare_data(cfg)
-            vcfg = cfg.evaluation.validation
-            val = data.validation_view(unseen_fraction=vcfg.unseen_fraction,
-                                       holdout_fraction=vcfg.holdout_fraction, seed=seed)
+            val = validation_fold(data, cfg.evaluation.validation, seed)
             method = build_method(cfg, seed)
             curve: list[float] = []
 

@@ -22,7 +22,8 @@ from anyshot.evaluation.protocols import choose_gzsl_classifier, selection_metri
 from anyshot.methods import Method
 
 __all__ = ["best_epochs", "evaluations_since_best", "fold_seeds", "held_out_fold_scores",
-           "match_epoch_length", "mean_curve", "validation_record", "validation_views"]
+           "match_epoch_length", "mean_curve", "validation_fold", "validation_record",
+           "validation_views"]
 
 
 def evaluations_since_best(curve: list[dict[str, float]], keys: list[str]) -> int:
@@ -64,23 +65,28 @@ def fold_seeds(seed: int, folds: int) -> list[int]:
     ]
 
 
-def validation_views(data: AnyShotData, vcfg: ValidationConfig, seed: int) -> list[AnyShotData]:
-    """The ``vcfg.folds`` validation problems of run seed ``seed``, carved from trainval only.
+def validation_fold(data: AnyShotData, vcfg: ValidationConfig, seed: int,
+                    fold: int = 0) -> AnyShotData:
+    """Validation problem ``fold`` of run seed ``seed``, carved from trainval only.
 
     With ``use_dataset_val`` and a dataset that names its validation classes
     (``meta["val_unseen_classes"]``, xlsa17), fold 0 holds out exactly those classes and every
     other fold draws the same number of seen classes at random with its own seed.
     """
+    if not 0 <= fold < vcfg.folds:
+        raise ValueError(f"fold {fold} is outside the {vcfg.folds} validation folds.")
     given = data.meta.get("val_unseen_classes") if vcfg.use_dataset_val else None
-    views = []
-    for fold, fold_seed in enumerate(fold_seeds(seed, vcfg.folds)):
-        fraction = vcfg.unseen_fraction
-        if given is not None and fold > 0:
-            fraction = np.unique(np.asarray(given)).size / data.seen.size
-        views.append(data.validation_view(
-            unseen_fraction=fraction, holdout_fraction=vcfg.holdout_fraction, seed=fold_seed,
-            val_unseen=given if fold == 0 else None))
-    return views
+    fraction = vcfg.unseen_fraction
+    if given is not None and fold > 0:
+        fraction = np.unique(np.asarray(given)).size / data.seen.size
+    return data.validation_view(
+        unseen_fraction=fraction, holdout_fraction=vcfg.holdout_fraction,
+        seed=fold_seeds(seed, fold + 1)[fold], val_unseen=given if fold == 0 else None)
+
+
+def validation_views(data: AnyShotData, vcfg: ValidationConfig, seed: int) -> list[AnyShotData]:
+    """The ``vcfg.folds`` validation problems of run seed ``seed`` (:func:`validation_fold`)."""
+    return [validation_fold(data, vcfg, seed, fold) for fold in range(vcfg.folds)]
 
 
 def mean_curve(curves: list[list[dict[str, Any]]], data: AnyShotData,

@@ -17,7 +17,13 @@ from anyshot.experiment import (
     run_experiment,
 )
 from anyshot.reporting import result_lines, results_table
-from anyshot.selection import best_epochs, fold_seeds, match_epoch_length, validation_views
+from anyshot.selection import (
+    best_epochs,
+    fold_seeds,
+    match_epoch_length,
+    validation_fold,
+    validation_views,
+)
 
 RIDGE = "attribute-regression/synthetic"
 DAP = {"method.name": "dap", "method.params": {}}
@@ -100,6 +106,11 @@ def test_dataset_validation_classes_are_fold_zero_and_other_folds_draw_as_many()
     assert views[0].unseen.tolist() == given
     assert all(v.unseen.size == 4 for v in views)
     assert views[1].unseen.tolist() != views[2].unseen.tolist()
+    # One fold alone is the same problem as in the list (the sweep and benchmarks use fold 0).
+    assert validation_fold(data, ValidationConfig(folds=3), 0, 2).unseen.tolist() == \
+        views[2].unseen.tolist()
+    with pytest.raises(ValueError, match="fold 3 is outside the 3"):
+        validation_fold(data, ValidationConfig(folds=3), 0, 3)
 
 
 def test_one_fold_reproduces_the_single_validation_protocol(tmp_path):

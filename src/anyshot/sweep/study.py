@@ -103,6 +103,7 @@ def run_sweep(config: ExperimentConfig, search_space: dict, *, n_trials: int,
     from anyshot.evaluation.protocols import check_tasks, selection_metric, task_names
     from anyshot.experiment import _curve, _epochs, _fit, build_method, evaluate, prepare_data
     from anyshot.methods import make_method
+    from anyshot.selection import validation_fold
     from anyshot.utils import limit_threads, network_width
 
     if not isinstance(n_trials, int) or isinstance(n_trials, bool) or n_trials < 1:
@@ -113,11 +114,7 @@ def run_sweep(config: ExperimentConfig, search_space: dict, *, n_trials: int,
     ev = config.evaluation
     tasks = check_tasks(ev.tasks)
     data = prepare_data(config)
-    vcfg = ev.validation
-    val = data.validation_view(
-        unseen_fraction=vcfg.unseen_fraction, holdout_fraction=vcfg.holdout_fraction, seed=seed,
-        val_unseen=data.meta.get("val_unseen_classes") if vcfg.use_dataset_val else None,
-    )
+    val = validation_fold(data, ev.validation, seed)  # the honest protocol's fold 0
     names = task_names(val)
     valid = []
     for task in tasks:
