@@ -3,10 +3,11 @@
     OMP_NUM_THREADS=1 PYTHONPATH=src python benchmarks/epoch_time.py --label new &
     OMP_NUM_THREADS=1 PYTHONPATH=/path/to/old/src python benchmarks/epoch_time.py --label old
 
-Each config trains for ``--epochs`` epochs on its full training split through the experiment
-runner's ``_fit`` (present in every revision since the honest protocol); the median wall clock of
-the epochs after the first is printed. Started together on a 2-core machine, the two processes
-share the same load, so their ratio is what to read, not the seconds.
+Each config trains for ``--epochs`` epochs on its full training split through
+:func:`anyshot.training.fit` (a revision older than that public call is measured with this
+script as it stood in that revision); the median wall clock of the epochs after the first is
+printed. Started together on a 2-core machine, the two processes share the same load, so their
+ratio is what to read, not the seconds.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import json
 import statistics
 
 from anyshot.config import load_config
-from anyshot.experiment import _fit, build_method, prepare_data
+from anyshot.experiment import build_method, prepare_data
+from anyshot.training import fit
 
 CONFIGS = ("clswgan/synthetic", "srwgan/synthetic", "clswgan/tep")
 
@@ -31,7 +33,7 @@ def main() -> None:
     for name in args.configs.split(","):
         cfg = load_config(name, {"device": "cpu"})
         method = build_method(cfg, 0)
-        _fit(method, prepare_data(cfg), args.epochs)
+        fit(method, prepare_data(cfg), epochs=args.epochs)
         secs = method.epoch_seconds_[1:] or method.epoch_seconds_
         print(json.dumps({"label": args.label, "config": name,
                           "s_per_epoch": round(statistics.median(secs), 4),

@@ -21,14 +21,15 @@ import numpy as np
 
 from anyshot.config import load_config
 from anyshot.evaluation.results import format_mean_std
-from anyshot.experiment import _fit, build_method, prepare_data, run_experiment
+from anyshot.experiment import build_method, prepare_data, run_experiment
+from anyshot.training import fit
 
 OBJECTIVES = ("wgan", "wgan-gp", "ebgan")
 
 
 def epoch_seconds(cfg, epochs: int = 3) -> float:
     """Median wall clock of one training epoch on the full training split."""
-    m = _fit(build_method(cfg, 0), prepare_data(cfg), epochs)
+    m = fit(build_method(cfg, 0), prepare_data(cfg), epochs=epochs)
     return float(np.median(m.epoch_seconds_))
 
 

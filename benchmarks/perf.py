@@ -76,8 +76,9 @@ def run_case(spec: dict) -> dict:
     from anyshot.config import load_config
     from anyshot.data.synthetic import make_synthetic
     from anyshot.data.transforms import scale_features
-    from anyshot.evaluation.protocols import evaluate
-    from anyshot.experiment import _fit, build_method
+    from anyshot.evaluation.evaluate import evaluate
+    from anyshot.experiment import build_method
+    from anyshot.training import fit
     from anyshot.training.graphs import WARMUP
 
     torch.set_num_threads(spec["threads"])
@@ -101,7 +102,7 @@ def run_case(spec: dict) -> dict:
     if dev.type == "cuda":
         torch.cuda.reset_peak_memory_stats(dev)
     t0 = time.perf_counter()
-    _fit(method, data, 0)  # networks, optimizers and one-off work (prototypes, pretraining)
+    fit(method, data, epochs=0)  # networks, optimizers and one-off work (prototypes, pretraining)
     _sync(dev)
     prepare_s = time.perf_counter() - t0
     B = method.config.batch_size

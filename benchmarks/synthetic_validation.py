@@ -20,9 +20,10 @@ import numpy as np
 import yaml
 
 from anyshot.config import load_config
-from anyshot.evaluation.protocols import evaluate
-from anyshot.experiment import _fit, build_method, prepare_data
-from anyshot.selection import validation_fold
+from anyshot.evaluation.evaluate import evaluate
+from anyshot.experiment import build_method, prepare_data
+from anyshot.protocols.folds import validation_fold
+from anyshot.training import fit
 
 
 def seeds_of(text: str) -> list[int]:
@@ -56,7 +57,7 @@ def main() -> None:
                 row = evaluate(method, val, ["zsl", "gzsl"])
                 curve.append((row["zsl"], row["gzsl_h"]))
 
-        _fit(method, val, None, on_epoch)
+        fit(method, val, on_epoch=on_epoch)
         curves.append(curve)
         print(f"seed {seed}: " + " ".join(f"{z:.2f}/{h:.2f}" for z, h in curve)
               + f"  ({time.perf_counter() - t0:.0f} s)", flush=True)

@@ -8,7 +8,7 @@ default), appends one JSON line per (group, seed) to --out and prints a Markdown
 per-group and the 5-group mean ZSL accuracy and GZSL U/S/H (calibrated too, when the config
 calibrates), and beside them, as ``val_*``, the validation scores that chose epochs and gamma
 (and ``val_*_held_out``, those choices scored on folds that did not make them:
-:func:`anyshot.selection.held_out_fold_scores`).
+:func:`anyshot.protocols.folds.held_out_fold_scores`).
 """
 
 from __future__ import annotations

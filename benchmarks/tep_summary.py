@@ -6,7 +6,7 @@
 
 Each argument is ``label|features|path``. Prints two tables: ZSL and GZSL (plain and calibrated)
 with their validation scores, and ZSL per group; for runs that record them, the validation
-scores of held-out folds (:func:`anyshot.selection.held_out_fold_scores`); and, for runs that
+scores of held-out folds (:func:`anyshot.protocols.folds.held_out_fold_scores`); and, for runs that
 chose their GZSL final classifier on validation, how often each was chosen.
 """
 

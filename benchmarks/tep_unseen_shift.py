@@ -27,8 +27,9 @@ import torch
 import yaml
 
 from anyshot.config import load_config
-from anyshot.experiment import _fit, build_method, prepare_data
-from anyshot.selection import validation_fold
+from anyshot.experiment import build_method, prepare_data
+from anyshot.protocols.folds import validation_fold
+from anyshot.training import fit
 
 
 def rms_distance(a: torch.Tensor, b: torch.Tensor, var: torch.Tensor) -> torch.Tensor:
@@ -64,7 +65,7 @@ def fold_rows(config: str, overrides: dict, group: str, seed: int, epochs: int, 
                      "d_gen": rms_distance(real, gen, var).tolist(),
                      "shift": rms_distance(gen, mean, var).tolist()})
 
-    _fit(method, val, epochs, on_epoch)
+    fit(method, val, epochs=epochs, on_epoch=on_epoch)
     return rows
 
 

@@ -18,9 +18,10 @@ import numpy as np
 import yaml
 
 from anyshot.config import load_config
-from anyshot.evaluation.protocols import evaluate
-from anyshot.experiment import _fit, build_method, prepare_data
-from anyshot.selection import validation_fold
+from anyshot.evaluation.evaluate import evaluate
+from anyshot.experiment import build_method, prepare_data
+from anyshot.protocols.folds import validation_fold
+from anyshot.training import fit
 
 
 def main() -> None:
@@ -48,7 +49,7 @@ def main() -> None:
                 if epoch % args.every == 0:
                     curve.append(evaluate(method, val, ["zsl"])["zsl"])
 
-            _fit(method, val, args.epochs, on_epoch)
+            fit(method, val, epochs=args.epochs, on_epoch=on_epoch)
             if not method.iterative:  # a closed-form method: one evaluation, printed as epoch 0
                 curve.append(evaluate(method, val, ["zsl"])["zsl"])
             curves.append(curve)

@@ -47,10 +47,12 @@ from anyshot.data.dataset import AnyShotData
 from anyshot.data.transforms import SCALINGS, scaling_statistics
 from anyshot.errors import DataError
 from anyshot.evaluation.final_classifier import Classifier
+from anyshot.evaluation.task import Task
 from anyshot.io import atomic_write_text, load_tensors, read_json, save_tensors
 from anyshot.methods import Method, make_method
 from anyshot.objectives import make_objective
 from anyshot.sizing import data_sized_params
+from anyshot.training import fit
 from anyshot.utils import check_param_values, limit_threads, network_width
 
 __all__ = ["AnyShotClassifier", "attribute_table", "data_sized_params", "model_kind"]
@@ -221,8 +223,8 @@ class AnyShotClassifier(ClassifierMixin, BaseEstimator):
         self.seen_ = seen
         self.unseen_ = unseen
         with self._threads():
-            self.method_.fit(data)
-            self._make_classifier(Xs, y_idx)
+            fit(self.method_, data)
+            self._make_classifier(data)
         self.shots_ = int(data.shots.size)
         return self
 
@@ -232,15 +234,16 @@ class AnyShotClassifier(ClassifierMixin, BaseEstimator):
         width = network_width(method.config) if method is not None else 0
         return limit_threads(self.threads, width)
 
-    def _make_classifier(self, Xs: np.ndarray, y_idx: np.ndarray) -> None:
-        if self.generalized or self.unseen_.size == 0:
-            cand = np.union1d(self.seen_, self.unseen_)
-            real = np.arange(len(y_idx))
-        else:
-            cand = self.unseen_
-            real = np.nonzero(np.isin(y_idx, self.unseen_))[0]
-        self.classifier_ = self.method_.build_classifier(cand, self.unseen_, Xs[real], y_idx[real])
-        self._set_classes(cand)
+    def _task_kind(self) -> str:
+        """What ``predict`` does: choose among all classes (generalized, or with no unseen
+        class), or among the unseen ones."""
+        return "gzsl" if self.generalized or self.unseen_.size == 0 else "zsl"
+
+    def _make_classifier(self, data: AnyShotData) -> None:
+        task = Task.of(data, self._task_kind())
+        rows = task.real_rows
+        self.classifier_ = self.method_.build_classifier(task, data.X[rows], data.y[rows])
+        self._set_classes(task.candidates)
 
     def _set_classes(self, cand: np.ndarray) -> None:
         labels = [self.attribute_labels_[i] for i in cand]
@@ -320,10 +323,11 @@ class AnyShotClassifier(ClassifierMixin, BaseEstimator):
         est.shift_ = np.array(state["shift"])
         est.scale_ = np.array(state["scale"])
         est.n_features_in_ = state["n_features_in"]
-        cand = np.array(state["candidates"], dtype=np.int64)
+        task = Task.over(np.array(state["candidates"], dtype=np.int64), est.unseen_, est.seen_,
+                         generalized=est._task_kind() == "gzsl")
         est.classifier_ = est.method_.restore_classifier(
-            cand, est.unseen_, load_tensors(path / "classifier.safetensors"))
-        est._set_classes(cand)
+            task, load_tensors(path / "classifier.safetensors"))
+        est._set_classes(task.candidates)
         return est
 
     @classmethod
@@ -363,14 +367,11 @@ class AnyShotClassifier(ClassifierMixin, BaseEstimator):
         est.unseen_ = np.sort(np.asarray(data.unseen, dtype=np.int64))
         est.shots_ = int(data.shots.size)
         Xs = est._scale(X)
+        run_task = Task.of(data, task)
+        rows = run_task.real_rows
         with est._threads():
-            if task == "zsl":
-                cand, rows = data.unseen, data.shots
-            else:
-                cand, rows = np.union1d(data.seen, data.unseen), data.trainval
-            est.classifier_ = est.method_.build_classifier(cand, data.unseen, Xs[rows],
-                                                           data.y[rows])
-        est._set_classes(np.asarray(cand, dtype=np.int64))
+            est.classifier_ = est.method_.build_classifier(run_task, Xs[rows], data.y[rows])
+        est._set_classes(run_task.candidates)
         return est
 
 

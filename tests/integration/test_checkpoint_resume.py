@@ -16,6 +16,7 @@ from anyshot.checkpoint import Checkpointer
 from anyshot.config import load_config
 from anyshot.errors import CheckpointError, TrainingDivergedError
 from anyshot.experiment import build_method, prepare_data, run_experiment
+from anyshot.training import fit
 
 OVERRIDES = {"method.params.epochs": 6, "evaluation.eval_every": 2, "evaluation.seeds": [0],
              "device": "cpu", "checkpoint_every": 1, "method.params.hidden": 64,
@@ -78,7 +79,7 @@ def test_refuses_to_overwrite_a_run(tmp_path):
 def _train(cfg, epochs, ck):
     data = prepare_data(cfg)
     m = build_method(cfg, 0)
-    return m.fit(data, epochs=epochs, checkpointer=ck)
+    return fit(m, data, epochs=epochs, checkpointer=ck)
 
 
 def test_corrupt_checkpoint_is_reported_and_previous_kept(tmp_path):

@@ -6,8 +6,11 @@ import pytest
 
 from anyshot import experiment
 from anyshot.config import load_config
+from anyshot.evaluation.task import Task
 from anyshot.experiment import prepare_data, run_experiment
 from anyshot.methods import Method
+from anyshot.protocols import schedule as training_schedule
+from anyshot.training import fit
 
 CHANCE_ZSL = 1 / 5  # 5 unseen classes in the synthetic preset
 
@@ -49,13 +52,13 @@ def test_honest_protocol_reads_test_once_per_task(monkeypatch):
                                              "evaluation.eval_every": 2})
     data = prepare_data(cfg)
     calls = []
-    real_evaluate = experiment.evaluate
+    real_evaluate = training_schedule.evaluate
 
-    def spy(method, d, tasks):
-        calls.append((d.name, tuple(tasks)))
-        return real_evaluate(method, d, tasks)
+    def spy(method, d, tasks, **kwargs):
+        calls.append((d.name, tuple(t.kind for t in tasks)))
+        return real_evaluate(method, d, tasks, **kwargs)
 
-    monkeypatch.setattr(experiment, "evaluate", spy)
+    monkeypatch.setattr(training_schedule, "evaluate", spy)
     r = run_experiment(cfg, data=data)[0]
     on_test = [c for c in calls if c[0] == data.name]
     on_val = [c for c in calls if c[0] != data.name]
@@ -79,10 +82,10 @@ def test_test_selection_is_labelled_as_peeking():
 def test_save_load_round_trip_predicts_identically(tmp_path, clswgan_fixed):
     cfg, data, _ = clswgan_fixed
     method = experiment.build_method(cfg, seed=0)
-    method.fit(data, epochs=2)
+    fit(method, data, epochs=2)
     method.save(tmp_path / "m")
     loaded = Method.load(tmp_path / "m")
     X = data.X[data.test_unseen]
-    p1 = method.build_classifier(data.unseen, data.unseen).predict(X)
-    p2 = loaded.build_classifier(data.unseen, data.unseen).predict(X)
+    p1 = method.build_classifier(Task.of(data, "zsl")).predict(X)
+    p2 = loaded.build_classifier(Task.of(data, "zsl")).predict(X)
     assert np.array_equal(p1, p2)

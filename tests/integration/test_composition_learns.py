@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 
 from anyshot.config import load_config
-from anyshot.evaluation.protocols import evaluate
+from anyshot.evaluation.evaluate import evaluate
 from anyshot.experiment import build_method, prepare_data, run_experiment
 from anyshot.methods import Method
+from anyshot.training import fit
 
 CHANCE_SYNTHETIC = 1 / 5
 TEP_ROOT = Path(__file__).resolve().parents[3] / "shared" / "data" / "tep"
@@ -44,7 +45,7 @@ def test_factorised_gaussian_saves_and_loads(tmp_path: Path, params: dict) -> No
     overrides = {f"method.params.{k}": v for k, v in params.items()}
     cfg = load_config("factorised-gaussian/synthetic", {**overrides, "device": "cpu"})
     data = prepare_data(cfg)
-    m = build_method(cfg, 0).fit(data)
+    m = fit(build_method(cfg, 0), data)
     before = evaluate(m, data, ["zsl", "gzsl"])
     m.save(tmp_path)
     again = Method.load(tmp_path)

@@ -9,8 +9,8 @@ import pytest
 from anyshot.config import load_config
 from anyshot.errors import ConfigError
 from anyshot.experiment import build_method, prepare_data
-from anyshot.selection import match_epoch_length, validation_views
-from anyshot.training.trainer import Trainer
+from anyshot.protocols.folds import matched_steps, validation_views
+from anyshot.training import Trainer, fit
 
 CFG = "clswgan/synthetic"
 
@@ -25,10 +25,10 @@ def test_matched_epoch_takes_the_validation_folds_mean_steps():
     data, views = _views(cfg)
     method = build_method(cfg, 0)
     assert method.config.steps_per_epoch is None
-    match_epoch_length(method, views)
     bs = method.config.batch_size
     want = round(np.mean([math.ceil(v.trainval.size / bs) for v in views]))
-    assert method.config.steps_per_epoch == want
+    assert matched_steps(method.config, method.iterative, views) == want
+    assert method.config.steps_per_epoch is None  # asked, not changed in place
     # fewer than one pass over the full split: the folds hold out seen classes and samples
     assert want < math.ceil(data.trainval.size / bs)
 
@@ -37,10 +37,10 @@ def test_explicit_steps_per_epoch_and_non_epoch_methods_are_left_alone():
     cfg = load_config(CFG, {"method.params.steps_per_epoch": 7})
     _, views = _views(cfg)
     method = build_method(cfg, 0)
-    match_epoch_length(method, views)
+    assert matched_steps(method.config, method.iterative, views) is None
     assert method.config.steps_per_epoch == 7
     ridge = build_method(load_config("attribute-regression/synthetic"), 0)
-    match_epoch_length(ridge, views)  # no batches, nothing to match
+    assert matched_steps(ridge.config, ridge.iterative, views) is None  # no batches
 
 
 def test_steps_per_epoch_sets_the_generator_steps_of_an_epoch(monkeypatch):
@@ -54,7 +54,7 @@ def test_steps_per_epoch_sets_the_generator_steps_of_an_epoch(monkeypatch):
     original = Trainer.generator_step
     monkeypatch.setattr(Trainer, "generator_step",
                         lambda self, epoch: calls.append(epoch) or original(self, epoch))
-    method.fit(data)
+    fit(method, data)
     assert calls == [1, 1, 1, 2, 2, 2]
 
 

@@ -2,32 +2,39 @@
 
 import json
 
-import numpy as np
 import pytest
 
 from anyshot.config import load_config
 from anyshot.errors import ConfigError
+from anyshot.evaluation.evaluate import choose_gzsl_classifier
 from anyshot.evaluation.final_classifier import SynthesisConfig
-from anyshot.evaluation.protocols import choose_gzsl_classifier
+from anyshot.evaluation.task import Task
 from anyshot.experiment import run_experiment
 from anyshot.methods import Method
+from anyshot.protocols.folds import mean_curve
 from anyshot.reporting import result_lines
-from anyshot.selection import mean_curve
+from anyshot.training import fit
 
 FG = "factorised-gaussian/synthetic"
 CHOICE = {"method.params.gzsl_final_classifier": ["gaussian", "gaussian-full"],
           "evaluation.seeds": [0], "evaluation.tasks": ["zsl", "gzsl"], "device": "cpu"}
 
 
+def _gzsl():
+    from anyshot.data.synthetic import make_synthetic
+
+    return Task.of(make_synthetic(), "gzsl")
+
+
 def test_a_row_takes_the_metrics_of_its_best_classifier():
     row = {"zsl": 0.7, "gzsl_u@a": 0.2, "gzsl_h@a": 0.3, "gzsl_u@b": 0.6, "gzsl_h@b": 0.5}
-    choose_gzsl_classifier(row, "gzsl", calibrated=False)
+    choose_gzsl_classifier(row, _gzsl(), calibrated=False)
     assert (row["gzsl_classifier"], row["gzsl_u"], row["gzsl_h"]) == ("b", 0.6, 0.5)
     tie = {"gzsl_cal_h@a": 0.4, "gzsl_cal_h@b": 0.4, "gzsl_h@a": 0.1, "gzsl_h@b": 0.9}
-    choose_gzsl_classifier(tie, "gzsl", calibrated=True)
+    choose_gzsl_classifier(tie, _gzsl(), calibrated=True)
     assert tie["gzsl_classifier"] == "a"  # calibrated H decides; the first listed wins a tie
     plain = {"zsl": 0.5, "gzsl_h": 0.2}
-    choose_gzsl_classifier(plain, "gzsl", calibrated=False)
+    choose_gzsl_classifier(plain, _gzsl(), calibrated=False)
     assert plain == {"zsl": 0.5, "gzsl_h": 0.2}
 
 
@@ -39,7 +46,7 @@ def test_the_choice_is_made_on_fold_means_not_by_a_vote_of_folds():
     folds = [[{"epoch": 1, "gzsl_h@a": 0.9, "gzsl_h@b": 0.5}],
              [{"epoch": 1, "gzsl_h@a": 0.1, "gzsl_h@b": 0.6}]]
     for rows in folds:
-        choose_gzsl_classifier(rows[0], "gzsl", calibrated=False)
+        choose_gzsl_classifier(rows[0], Task.of(data, "gzsl"), calibrated=False)
     assert [f[0]["gzsl_classifier"] for f in folds] == ["a", "b"]
     mean = mean_curve(folds, data, calibrated=False)[0]
     assert mean["gzsl_classifier"] == "b"
@@ -80,7 +87,6 @@ def test_a_list_needs_validation_and_valid_names():
     from anyshot.experiment import build_method, prepare_data
 
     data = prepare_data(load_config(FG, CHOICE))
-    m = build_method(load_config(FG, CHOICE), 0).fit(data)
+    m = fit(build_method(load_config(FG, CHOICE), 0), data)
     with pytest.raises(ConfigError, match="one name"):
-        m.build_classifier(np.union1d(data.seen, data.unseen), data.unseen,
-                           data.X[data.trainval], data.y[data.trainval])
+        m.build_classifier(Task.of(data, "gzsl"), data.X[data.trainval], data.y[data.trainval])

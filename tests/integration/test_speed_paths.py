@@ -18,15 +18,12 @@ import torch
 
 from anyshot.config import load_config
 from anyshot.errors import ConfigError
-from anyshot.evaluation.protocols import evaluate, selection_metric
-from anyshot.experiment import (
-    _curve,
-    _fit,
-    build_method,
-    prepare_data,
-    run_experiment,
-)
-from anyshot.selection import evaluations_since_best
+from anyshot.evaluation.evaluate import evaluate
+from anyshot.evaluation.task import tasks_of
+from anyshot.experiment import build_method, prepare_data, run_experiment
+from anyshot.protocols import Evaluations, train
+from anyshot.protocols.folds import evaluations_since_best
+from anyshot.training import fit
 
 TOL = 0.05
 FIXED = {"evaluation.protocol": "fixed", "evaluation.seeds": [0], "device": "cpu",
@@ -39,7 +36,7 @@ def fp32_and_bf16():
     for amp in ("none", "bf16"):
         cfg = load_config("srwgan/synthetic", {**FIXED, "method.params.amp": amp})
         data = prepare_data(cfg)
-        method = _fit(build_method(cfg, 0), data, None)
+        method = fit(build_method(cfg, 0), data)
         out[amp] = (method, data, evaluate(method, data, ["zsl", "gzsl"]))
     return out
 
@@ -88,16 +85,16 @@ def test_early_stopping_is_a_prefix_of_the_full_validation_curve():
                                             "evaluation.eval_every": 1})
     data = prepare_data(cfg)
     val = data.validation_view(seed=0)
-    tasks = ("zsl", "gzsl")
-    full = _curve(build_method(cfg, 0), val, tasks, 1, 16, None, "seed 0 validation")
-    keys = [selection_metric(task, val) for task in tasks]
+    tasks = tasks_of(val, ("zsl", "gzsl"))
+    full = train(build_method(cfg, 0), val, epochs=16, evaluations=Evaluations(tasks, every=1))
+    keys = [task.selection_metric() for task in tasks]
     # Where each patience would stop on the full curve; the largest one that stops early is
     # tested (which one depends on the trajectory, so on the random streams of the seed).
     stops = {p: next((n for n in range(1, len(full))
                       if evaluations_since_best(full[:n], keys) >= p), None) for p in (3, 2, 1)}
     patience = next(p for p in (3, 2, 1) if stops[p] is not None)
-    short = _curve(build_method(cfg, 0), val, tasks, 1, 16, None, "seed 0 validation",
-                   patience=patience)
+    short = train(build_method(cfg, 0), val, epochs=16,
+                  evaluations=Evaluations(tasks, every=1, patience=patience))
     assert len(short) == stops[patience] < len(full)  # it stopped early ...
     assert short == full[:len(short)]  # ... on exactly the same trajectory
     # How much an early stop gives up is a property of the trajectory, not of the code (seed 0

@@ -12,8 +12,10 @@ import torch
 
 from anyshot.checkpoint import Checkpointer
 from anyshot.config import load_config
+from anyshot.evaluation.task import Task
 from anyshot.experiment import build_method, prepare_data, run_experiment
 from anyshot.methods import Method
+from anyshot.training import fit
 
 CHANCE_ZSL = 1 / 5  # 5 unseen classes in the synthetic preset
 
@@ -63,10 +65,10 @@ def test_trains_with_other_objectives(objective):
     cfg = load_config("srwgan/synthetic", {**SHORT, "objective.name": objective})
     data = prepare_data(cfg)
     method = build_method(cfg, seed=0)
-    method.fit(data)
+    fit(method, data)
     assert method.critic_.kind == method.objective.critic_kind
     assert all(math.isfinite(v) for v in method.history_[-1].values())
-    pred = method.build_classifier(data.unseen, data.unseen).predict(data.X[data.test_unseen])
+    pred = method.build_classifier(Task.of(data, "zsl")).predict(data.X[data.test_unseen])
     assert set(np.unique(pred)) <= set(data.unseen.tolist())
 
 
@@ -74,7 +76,7 @@ def test_save_load_round_trip_predicts_identically(tmp_path, srwgan_fixed):
     cfg, data, _ = srwgan_fixed
     method = build_method(cfg, seed=0)
     tv = data.trainval
-    method.fit(data, epochs=2)
+    fit(method, data, epochs=2)
     method.save(tmp_path / "m")
     loaded = Method.load(tmp_path / "m")
     saved, again = method.state_tensors(), loaded.state_tensors()
@@ -82,23 +84,22 @@ def test_save_load_round_trip_predicts_identically(tmp_path, srwgan_fixed):
                                                  "bilinear2"}
     assert saved.keys() == again.keys() and all(torch.equal(saved[k], again[k]) for k in saved)
     X = data.X[data.test_unseen]
-    p1 = method.build_classifier(data.unseen, data.unseen).predict(X)
-    p2 = loaded.build_classifier(data.unseen, data.unseen).predict(X)
+    p1 = method.build_classifier(Task.of(data, "zsl")).predict(X)
+    p2 = loaded.build_classifier(Task.of(data, "zsl")).predict(X)
     assert np.array_equal(p1, p2)
-    allc = np.union1d(data.seen, data.unseen)
     Xs = data.X[data.test_seen]
-    g1 = method.build_classifier(allc, data.unseen, data.X[tv], data.y[tv]).predict(Xs)
-    g2 = loaded.build_classifier(allc, data.unseen, data.X[tv], data.y[tv]).predict(Xs)
+    g1 = method.build_classifier(Task.of(data, "gzsl"), data.X[tv], data.y[tv]).predict(Xs)
+    g2 = loaded.build_classifier(Task.of(data, "gzsl"), data.X[tv], data.y[tv]).predict(Xs)
     assert np.array_equal(g1, g2)
 
 
 def test_resumed_training_equals_uninterrupted(tmp_path):
     cfg = load_config("srwgan/synthetic", {**SHORT, "method.params.epochs": 4})
     data = prepare_data(cfg)
-    full = build_method(cfg, 0).fit(data, checkpointer=Checkpointer(tmp_path / "a", every=2))
+    full = fit(build_method(cfg, 0), data, checkpointer=Checkpointer(tmp_path / "a", every=2))
     ck = Checkpointer(tmp_path / "b", every=2)
-    build_method(cfg, 0).fit(data, epochs=2, checkpointer=ck)          # "interrupted" at 2
-    resumed = build_method(cfg, 0).fit(data, epochs=4, checkpointer=ck)
+    fit(build_method(cfg, 0), data, epochs=2, checkpointer=ck)          # "interrupted" at 2
+    resumed = fit(build_method(cfg, 0), data, epochs=4, checkpointer=ck)
     assert resumed.history_ == full.history_
     assert resumed.multiplier_.beta == full.multiplier_.beta > 0.0
     a, b = full.state_tensors(), resumed.state_tensors()

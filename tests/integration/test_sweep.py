@@ -8,8 +8,9 @@ import optuna
 import pytest
 import yaml
 
-import anyshot.evaluation.protocols
+import anyshot.evaluation.evaluate
 import anyshot.experiment
+import anyshot.protocols.schedule
 from anyshot.config import load_config
 from anyshot.errors import ConfigError
 from anyshot.sweep import (
@@ -55,15 +56,15 @@ def _in_space(params: dict) -> None:
 
 def test_sweep_finishes_resumes_and_never_reads_test(config, tmp_path: Path, monkeypatch) -> None:
     evaluated: list[str] = []
-    real = anyshot.evaluation.protocols.evaluate
+    real = anyshot.evaluation.evaluate.evaluate
 
     def recording(method, data, tasks):
         evaluated.append(data.name)
         return real(method, data, tasks)
 
-    # Every route to an evaluation: the protocol function and the name the runner imported.
-    monkeypatch.setattr(anyshot.evaluation.protocols, "evaluate", recording)
-    monkeypatch.setattr(anyshot.experiment, "evaluate", recording)
+    # Every route to an evaluation: the function and the name training's schedule imported.
+    monkeypatch.setattr(anyshot.evaluation.evaluate, "evaluate", recording)
+    monkeypatch.setattr(anyshot.protocols.schedule, "evaluate", recording)
 
     first = run_sweep(config, SPACE, n_trials=3, run_dir=tmp_path, study_name="s", seed=0)
     db = tmp_path / "sweep.db"

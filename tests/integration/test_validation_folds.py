@@ -7,23 +7,20 @@ import pytest
 from anyshot.config import ValidationConfig, load_config
 from anyshot.errors import ConfigError
 from anyshot.evaluation.calibration import GAMMA_GRID
-from anyshot.evaluation.protocols import check_tasks, evaluate
+from anyshot.evaluation.evaluate import evaluate
 from anyshot.evaluation.results import summarize
-from anyshot.experiment import (
-    _curve,
-    _fit,
-    build_method,
-    prepare_data,
-    run_experiment,
-)
-from anyshot.reporting import result_lines, results_table
-from anyshot.selection import (
+from anyshot.evaluation.task import tasks_of
+from anyshot.experiment import build_method, method_factory, prepare_data, run_experiment
+from anyshot.protocols import Evaluations, train
+from anyshot.protocols.folds import (
     best_epochs,
     fold_seeds,
-    match_epoch_length,
+    matched_steps,
     validation_fold,
     validation_views,
 )
+from anyshot.reporting import result_lines, results_table
+from anyshot.training import fit
 
 RIDGE = "attribute-regression/synthetic"
 DAP = {"method.name": "dap", "method.params": {}}
@@ -86,8 +83,7 @@ def test_calibration_with_the_fixed_protocol_is_a_config_error():
 def test_gamma_applied_on_test_is_the_searched_one():
     cfg = load_config(RIDGE, DAP)
     data = prepare_data(cfg)
-    m = build_method(cfg, 0)
-    _fit(m, data, None)
+    m = fit(build_method(cfg, 0), data)
     search = evaluate(m, data, ["gzsl"], calibrate=True)
     assert search["gzsl_cal_curve"][0] == search["gzsl_h"]  # gamma 0 is the plain classifier
     fixed = evaluate(m, data, ["gzsl"], gamma=search["gzsl_gamma"])
@@ -117,14 +113,16 @@ def test_one_fold_reproduces_the_single_validation_protocol(tmp_path):
     """folds: 1 gives what the protocol did before folds: validation seed = run seed."""
     cfg = load_config("clswgan/synthetic", GAN)
     data = prepare_data(cfg)
-    tasks = check_tasks(cfg.evaluation.tasks)
     val = data.validation_view(unseen_fraction=0.2, holdout_fraction=0.2, seed=0)
-    curve = _curve(build_method(cfg, 0), val, tasks, cfg.evaluation.eval_every, 2, None,
-                   "seed 0 validation")
+    tasks = tasks_of(val, cfg.evaluation.tasks)
+    curve = train(build_method(cfg, 0), val, epochs=2,
+                  evaluations=Evaluations(tasks, every=cfg.evaluation.eval_every))
     selected = best_epochs(curve, tasks, val)
-    final, expected = build_method(cfg, 0), {}
-    match_epoch_length(final, [val])  # as the runner does (evaluation.validation.epoch_length)
-    _fit(final, data, max(selected.values()), lambda e, _l: expected.update(
+    method = build_method(cfg, 0)
+    # as the runner does (evaluation.validation.epoch_length: matched)
+    steps = matched_steps(method.config, method.iterative, [val])
+    final, expected = method_factory(cfg, 0)(steps_per_epoch=steps), {}
+    fit(final, data, epochs=max(selected.values()), on_epoch=lambda e, _l: expected.update(
         evaluate(final, data, [t for t, s in selected.items() if s == e])))
     r = run_experiment(cfg)[0]
     assert r.selected_epochs == selected and r.metrics == expected

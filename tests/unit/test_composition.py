@@ -11,11 +11,13 @@ from anyshot.data.dataset import AnyShotData
 from anyshot.data.tep import _windows
 from anyshot.errors import ConfigError
 from anyshot.evaluation.gaussian_classifier import FullGaussianClassifier, GaussianClassifier
+from anyshot.evaluation.task import Task
 from anyshot.methods import make_method
 from anyshot.nn.conditioning import CompositionalEmbedding, SemanticInput
 from anyshot.nn.factorised_gaussian import FactorisedGaussian
 from anyshot.nn.generator import ConditionalGenerator
 from anyshot.objectives.attribute_consistency import AttributeConsistency
+from anyshot.training import fit
 
 
 def test_compositional_embedding_sums_the_parts_of_each_value() -> None:
@@ -89,7 +91,7 @@ def test_generator_with_a_prior_starts_as_the_prior() -> None:
     y = np.array([0, 0, 1, 1, 2, 2])
     A = np.array([[1, 0], [0, 1], [0, 0], [1, 1]], dtype=np.float32)
     fg_method.config.lr = 0.0  # no update: G must still be exactly the prior
-    fg_method.fit(_split(X, y, A), epochs=1)
+    fit(fg_method, _split(X, y, A), epochs=1)
     feats, labels = fg_method.synthesize(np.array([3]), 4000, seed=0)
     assert abs(float(feats.mean()) - 6.5) < 0.1 and abs(float(feats.var()) - 1.0) < 0.1
     assert labels.unique().tolist() == [3]
@@ -183,15 +185,15 @@ def test_generalized_tasks_may_use_their_own_final_classifier() -> None:
 
     data = make_synthetic(n_classes=6, n_unseen=2, n_features=5, n_attributes=4,
                           samples_per_class=20, seed=0)
-    m = make_method("factorised-gaussian", {"gzsl_final_classifier": "gaussian-full",
-                                            "syn_num": 20}, seed=0).fit(data)
-    zsl = m.build_classifier(data.unseen, data.unseen)
-    everything = np.union1d(data.seen, data.unseen)
+    m = fit(make_method("factorised-gaussian", {"gzsl_final_classifier": "gaussian-full",
+                                                "syn_num": 20}, seed=0), data)
+    zsl = m.build_classifier(Task.of(data, "zsl"))
+    everything = Task.of(data, "gzsl")
     tv = data.trainval
-    gzsl = m.build_classifier(everything, data.unseen, data.X[tv], data.y[tv])
+    gzsl = m.build_classifier(everything, data.X[tv], data.y[tv])
     assert type(zsl.clf) is GaussianClassifier and type(gzsl.clf) is FullGaussianClassifier
-    same = make_method("factorised-gaussian", {"syn_num": 20}, seed=0).fit(data)
-    assert type(same.build_classifier(everything, data.unseen, data.X[tv], data.y[tv]).clf) \
+    same = fit(make_method("factorised-gaussian", {"syn_num": 20}, seed=0), data)
+    assert type(same.build_classifier(everything, data.X[tv], data.y[tv]).clf) \
         is GaussianClassifier                     # default: final_classifier for both
 
 
@@ -232,5 +234,5 @@ def test_consistency_heads_feed_generation_with_the_switch_on() -> None:
     X = np.random.default_rng(0).normal(size=(12, 3)).astype(np.float32)
     y = np.repeat([0, 1, 2], 4)
     A = np.array([[1, 0], [0, 1], [1, 1], [0, 0]], dtype=np.float32)
-    m.fit(_split(X, y, A), epochs=1)
+    fit(m, _split(X, y, A), epochs=1)
     assert "attr_consistency" in m.history_[0]

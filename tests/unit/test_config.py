@@ -68,7 +68,7 @@ def test_switching_objective_brings_its_own_optimizer(preset):
     WGAN (the synthetic presets tune one) or else RMSProp(5e-5), the paper's, never the WGAN-GP
     learning rate; a flat lr still applies to any objective."""
     from anyshot.experiment import build_method
-    from anyshot.training.step import optimizer_spec
+    from anyshot.objectives.optimizer import optimizer_spec
 
     tuned = build_method(load_config(preset), seed=0)
     spec = optimizer_spec(tuned.config, tuned.objective)

@@ -11,6 +11,7 @@ import torch
 from anyshot.data.synthetic import make_synthetic
 from anyshot.data.transforms import scale_features
 from anyshot.methods import make_method
+from anyshot.training import fit
 
 SMALL = dict(batch_size=16, hidden=16, critic_hidden=16, critic_iter=1, epochs=1,
              pretrain=dict(epochs=1))
@@ -31,7 +32,7 @@ def _kill(method, dims):
 
 
 def test_dead_relu_outputs_are_reported_once_with_their_dimensions(data):
-    m = make_method("clswgan", {**SMALL, "out": "relu"}, seed=0).fit(data)
+    m = fit(make_method("clswgan", {**SMALL, "out": "relu"}, seed=0), data)
     _kill(m, [1, 4])
     with pytest.warns(RuntimeWarning, match=r"output units .* are dead .*method.params.out=sigmoid"
                       ) as said:
@@ -44,7 +45,7 @@ def test_dead_relu_outputs_are_reported_once_with_their_dimensions(data):
 
 
 def test_other_outputs_are_not_reported(data):
-    m = make_method("clswgan", {**SMALL, "out": "sigmoid"}, seed=0).fit(data)
+    m = fit(make_method("clswgan", {**SMALL, "out": "sigmoid"}, seed=0), data)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         m.synthesize(data.unseen, 50)

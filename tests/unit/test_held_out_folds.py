@@ -8,7 +8,7 @@ from anyshot.config import load_config
 from anyshot.data.synthetic import make_synthetic
 from anyshot.evaluation.calibration import GAMMA_GRID
 from anyshot.experiment import run_experiment
-from anyshot.selection import held_out_fold_scores, mean_curve
+from anyshot.protocols.folds import held_out_fold_scores, mean_curve
 
 
 @pytest.fixture(scope="module")

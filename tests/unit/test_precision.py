@@ -8,6 +8,7 @@ from anyshot.config import load_config
 from anyshot.data.synthetic import make_synthetic
 from anyshot.errors import ConfigError
 from anyshot.methods import make_method
+from anyshot.training import fit
 
 TINY = dict(epochs=2, batch_size=16, hidden=16, critic_hidden=16, critic_iter=2,
             pretrain=dict(epochs=1))
@@ -17,7 +18,7 @@ def history(**params):
     data = make_synthetic(n_classes=6, n_unseen=2, n_features=8, n_attributes=5,
                           samples_per_class=10, seed=0)
     m = make_method("clswgan", {**TINY, **params}, seed=0)
-    m.fit(data)
+    fit(m, data)
     return m
 
 

@@ -9,6 +9,7 @@ from anyshot.errors import ConfigError
 from anyshot.methods import make_method
 from anyshot.nn.factorised_gaussian import FactorisedGaussian
 from anyshot.objectives.prior_anchor import prior_anchor_loss
+from anyshot.training import fit
 from tests.unit.test_composition import _split as split_with_class_3_unseen
 
 # 3 training classes over 2 binary attributes, 1-d features; class 3 has no samples.
@@ -50,7 +51,7 @@ def _gan(**params) -> object:
 def test_training_draws_come_from_the_held_out_fit_and_synthesis_from_the_full_one() -> None:
     m = _gan(prior_holdout=True)
     m.config.lr = 0.0                       # G stays the prior
-    m.fit(_split(), epochs=1)
+    fit(m, _split(), epochs=1)
     prior = m.generator_.semantic.prior
     y = torch.zeros(4000, dtype=torch.int64)
     train_draw = m.generate(m.A_[y], torch.Generator().manual_seed(0), y)
@@ -74,7 +75,7 @@ def test_prior_anchor_is_the_standardised_class_mean_shift() -> None:
 
 def test_prior_anchor_trains_and_is_logged() -> None:
     m = _gan(prior_anchor=1.0)
-    m.fit(_split(), epochs=1)
+    fit(m, _split(), epochs=1)
     assert "prior_anchor" in m.history_[-1]
     assert np.isfinite(m.history_[-1]["prior_anchor"])
 

@@ -10,6 +10,7 @@ import torch
 from anyshot.data.synthetic import make_synthetic
 from anyshot.objectives.bias_elimination import mean_prototype_distance, nearest_prototype_distance
 from anyshot.objectives.semantic_alignment import class_means
+from anyshot.training import fit
 from tests.conftest import load_benchmark
 
 
@@ -52,7 +53,7 @@ def test_loop_srwgan_trains_and_synthesizes_per_class(ref):
     cfg = SRWGANConfig(epochs=2, batch_size=32, nz=8, latent=8, hidden=16, syn_num=5, k=0)
     m = ref.LoopSRWGAN(cfg, seed=0)
     tv = data.trainval
-    m.fit(data)
+    fit(m, data)
     assert len(m.history_) == 2
     assert all(np.isfinite(v) for row in m.history_ for v in row.values())
     # The loop batch really is class-balanced: every seen class in a batch of 32.

@@ -11,6 +11,7 @@ import torch
 
 from anyshot.data.synthetic import make_synthetic
 from anyshot.methods import make_method
+from anyshot.training import fit
 from anyshot.training.graphs import WARMUP, StepGraphs, graphs_unavailable
 
 SMALL = dict(batch_size=16, hidden=16, critic_iter=2, epochs=2)
@@ -27,7 +28,7 @@ def data():
 def _fit(data, method="clswgan", device="cpu", **params):
     own = CLSWGAN if method == "clswgan" else SRWGAN
     m = make_method(method, {**SMALL, **own, **params}, seed=3, device=device)
-    return m.fit(data)
+    return fit(m, data)
 
 
 def test_graphs_say_why_they_cannot_run_on_the_cpu():
@@ -63,20 +64,19 @@ def test_srwgan_generator_step_changes_phase_after_epoch_k(data):
 def test_captured_steps_replay_train_and_repeat_on_cuda(data, objective):
     from anyshot.objectives import make_objective
 
-    def fit():
+    def captured():
         m = make_method("clswgan", {**SMALL, **CLSWGAN, "epochs": 3, "cuda_graphs": True},
                         objective=make_objective(objective), seed=3, device="cuda")
-        return m.fit(data)
+        return fit(m, data)
 
-    first, second = fit(), fit()
+    first, second = captured(), captured()
     graphs = first.trainer_.graphs
     assert graphs.active, graphs.reason
     assert set(graphs.graphs) == {"critic", ("generator", 0)}
     assert graphs.eager_runs["critic"] == WARMUP
     assert first.history_ == second.history_      # deterministic for a seed on one device
-    eager = make_method("clswgan", {**SMALL, **CLSWGAN, "epochs": 3},
-                        objective=make_objective(objective),
-                        seed=3, device="cuda").fit(data)
+    eager = fit(make_method("clswgan", {**SMALL, **CLSWGAN, "epochs": 3},
+                            objective=make_objective(objective), seed=3, device="cuda"), data)
     for key in ("critic_loss", "generator_loss"):
         assert all(torch.isfinite(torch.tensor(h[key])) for h in first.history_)
     # replayed steps train: the critic separates real from fake as the eager one does

@@ -9,6 +9,7 @@ import pytest
 from anyshot.data.synthetic import make_synthetic
 from anyshot.methods import make_method
 from anyshot.objectives import make_objective
+from anyshot.training import fit
 from tests.conftest import load_benchmark
 
 SYNC_OP = "aten._local_scalar_dense.default"
@@ -44,7 +45,7 @@ def test_training_steps_make_no_host_sync(case, objective, data, record_property
     monkeypatch.setattr("anyshot.objectives.base.FUSED_DEVICES", ("cpu", "cuda"))
     m = make_method(case.split("-")[0], {**CASES[case], "epochs": 0},
                     objective=make_objective(objective), seed=0)
-    m.fit(data)  # builds, trains nothing
+    fit(m, data)  # builds, trains nothing
     trainer = m.trainer_
     trainer.critic_step(), trainer.generator_step(1)  # optimizer state exists from here on
     steps = 3

@@ -7,11 +7,12 @@ import pytest
 import torch
 
 from anyshot.data.synthetic import make_synthetic
-from anyshot.methods.base import config_from_dict
+from anyshot.methods.base import StopTraining, config_from_dict
 from anyshot.methods.clswgan import CLSWGAN, CLSWGANConfig
 from anyshot.objectives.base import LossTerms
-from anyshot.training.step import GeneratorStep
-from anyshot.training.trainer import StopTraining, _add_terms
+from anyshot.objectives.step import GeneratorStep
+from anyshot.training import fit
+from anyshot.training.trainer import _add_terms
 
 TINY = dict(epochs=2, batch_size=16, hidden=16, critic_hidden=16, critic_iter=2,
             pretrain=dict(epochs=1))
@@ -40,10 +41,10 @@ class MeanMatching(CLSWGAN):
 
 
 def test_a_new_term_is_trained_and_logged(data):
-    m = MeanMatching(tiny(), seed=0).fit(data)
+    m = fit(MeanMatching(tiny(), seed=0), data)
     assert [row["epoch"] for row in m.history_] == [1, 2]
     assert all(row["mean_gap"] >= 0 for row in m.history_)
-    plain = CLSWGAN(tiny(), seed=0).fit(data)
+    plain = fit(CLSWGAN(tiny(), seed=0), data)
     assert "mean_gap" not in plain.history_[0]
     assert plain.history_ != m.history_  # the term changed the training
 
@@ -63,6 +64,6 @@ def test_on_epoch_stop_training_ends_after_that_epoch(data):
         if epoch == 1:
             raise StopTraining
 
-    m = CLSWGAN(tiny(epochs=5), seed=0).fit(data, on_epoch=stop_at_1)
+    m = fit(CLSWGAN(tiny(epochs=5), seed=0), data, on_epoch=stop_at_1)
     assert [row["epoch"] for row in m.history_] == [1]
     assert len(m.epoch_seconds_) == 1

@@ -9,6 +9,7 @@ from torch import nn
 from anyshot.data.synthetic import make_synthetic
 from anyshot.errors import ConfigError
 from anyshot.methods import make_method
+from anyshot.training import fit
 from anyshot.training.weight_average import WeightAverage
 
 
@@ -48,7 +49,7 @@ def test_synthesis_reads_the_average_and_a_saved_model_keeps_it(name, tmp_path):
     small = dict(clswgan=dict(hidden=16, critic_hidden=16, pretrain=dict(epochs=1)),
                  srwgan=dict(nz=8, latent=8, hidden=16, k=0, loss_syn_num=3, kmeans_iters=2))
     m = make_method(name, {**small[name], "epochs": 2, "batch_size": 16, "ema": 0.9}, seed=0)
-    m.fit(data)
+    fit(m, data)
     averaged, _ = m.synthesize(data.unseen, 5, seed=3)
     m.save(tmp_path / "m")
     loaded = type(m).load(tmp_path / "m")

@@ -137,9 +137,9 @@ def train(
     set_: Sets = None,
 ) -> None:
     """Train and test one config (every seed), print the table, write a run directory."""
-    from anyshot.evaluation.protocols import PROTOCOLS
-    from anyshot.methods.base import AMP_MODES
+    from anyshot.nn.precision import AMP_MODES
     from anyshot.objectives import OBJECTIVES
+    from anyshot.protocols import PROTOCOLS
 
     run_dir = resume if resume is not None else out
     with exit_on_errors(run_dir, resumable=True):

@@ -22,6 +22,7 @@ from torch import nn
 from anyshot.errors import ConfigError
 from anyshot.evaluation.classifier import ClassifierConfig, SoftmaxClassifier
 from anyshot.evaluation.gaussian_classifier import FullGaussianClassifier, GaussianClassifier
+from anyshot.evaluation.task import Task
 from anyshot.utils import stream_seed
 
 __all__ = ["Classifier", "ClassifierSource", "FINAL_CLASSIFIERS", "SynthesisConfig",
@@ -59,8 +60,7 @@ class ClassifierSource(Protocol):
     contract of :class:`anyshot.methods.base.Method`, named here so evaluation does not import
     the methods)."""
 
-    def build_classifier(self, candidates: np.ndarray, synth_classes: np.ndarray,
-                         real_X: np.ndarray | None = None,
+    def build_classifier(self, task: Task, real_X: np.ndarray | None = None,
                          real_y: np.ndarray | None = None) -> Classifier: ...
 
     def reuse_synthesis(self) -> ContextManager[Any]: ...
@@ -141,8 +141,8 @@ class _SyntheticClassifier(Classifier):
         logits = self.clf.logits(self.transform(Xt))
         if self.dap is None or self.dap_weight == 0:
             return logits.cpu().numpy()
-        dap = torch.as_tensor(self.dap.build_classifier(self.candidates, self.candidates)
-                              .scores(X), device=self.device, dtype=torch.float32)
+        dap = torch.as_tensor(self.dap.classifier_over(self.candidates).scores(X),
+                              device=self.device, dtype=torch.float32)
         out = torch.log_softmax(logits, 1) + self.dap_weight * torch.log_softmax(dap, 1)
         return out.cpu().numpy()
 
@@ -154,16 +154,14 @@ def gzsl_classifier_choices(config: Any) -> list[str] | None:
     return list(names) if isinstance(names, list) else None
 
 
-def _final_classifier(config: SynthesisConfig, seed: int, device: torch.device,
-                      candidates: np.ndarray, synth_classes: np.ndarray,
+def _final_classifier(config: SynthesisConfig, seed: int, device: torch.device, task: Task,
                       name: str | None = None
                       ) -> SoftmaxClassifier | GaussianClassifier | FullGaussianClassifier:
-    """The configured classifier (or ``name``), unfitted; the generalized tasks' own when seen
-    classes (not synthesized, known from real features) are among the candidates."""
-    generalized = bool(np.setdiff1d(candidates, synth_classes).size)
+    """The configured classifier (or ``name``), unfitted; the generalized tasks' own for a
+    generalized task."""
     if name is None:
         name = config.final_classifier
-        if generalized and config.gzsl_final_classifier is not None:
+        if task.generalized and config.gzsl_final_classifier is not None:
             name = config.gzsl_final_classifier
     if isinstance(name, list):
         raise ConfigError(f"gzsl_final_classifier lists {name}: a choice the honest protocol "
@@ -178,17 +176,18 @@ def _final_classifier(config: SynthesisConfig, seed: int, device: torch.device,
 
 
 @torch.no_grad()
-def synthetic_classifier(method: Any, candidates: np.ndarray, synth_classes: np.ndarray,
-                         real_X: np.ndarray | None = None, real_y: np.ndarray | None = None,
+def synthetic_classifier(method: Any, task: Task, real_X: np.ndarray | None = None,
+                         real_y: np.ndarray | None = None,
                          final_classifier: str | None = None) -> Classifier:
-    """The final classifier of a synthesizing method over ``candidates``: ``config.syn_num``
-    synthetic features per class of ``synth_classes`` (one batched ``method.synthesize`` call)
-    joined to the real samples, both mapped by ``method.transform``. ``final_classifier``
-    names the classifier instead of the config (validation tries each listed one)."""
+    """The final classifier of a synthesizing method over ``task.candidates``:
+    ``config.syn_num`` synthetic features per class of ``task.synthesized`` (one batched
+    ``method.synthesize`` call) joined to the real samples, both mapped by ``method.transform``.
+    ``final_classifier`` names the classifier instead of the config (validation tries each
+    listed one)."""
     cfg = method.config
     device = method.device
-    candidates = np.asarray(candidates, dtype=np.int64)
-    synth = np.asarray(synth_classes, dtype=np.int64)
+    candidates = task.candidates
+    synth = task.synthesized
     parts_X: list[torch.Tensor] = []
     parts_y: list[torch.Tensor] = []
     if real_X is not None and len(real_X):
@@ -208,23 +207,21 @@ def synthetic_classifier(method: Any, candidates: np.ndarray, synth_classes: np.
     if (local < 0).any():
         raise ConfigError("real samples of classes outside the candidate set were given.")
     with torch.enable_grad():
-        clf = _final_classifier(cfg, method.seed, device, candidates, synth,
+        clf = _final_classifier(cfg, method.seed, device, task,
                                 final_classifier).fit(X, local, candidates.size)
     return _SyntheticClassifier(candidates, clf, method.transform, device,
                                 getattr(method, "dap_", None), cfg.dap_weight)
 
 
-def restore_synthetic_classifier(method: Any, candidates: np.ndarray, synth_classes: np.ndarray,
+def restore_synthetic_classifier(method: Any, task: Task,
                                  tensors: dict[str, torch.Tensor]) -> Classifier:
     """Rebuild what :func:`synthetic_classifier` built from its saved ``state_tensors``."""
     state = {k[len("classifier."):]: v for k, v in tensors.items() if k.startswith("classifier.")}
-    clf = _final_classifier(method.config, method.seed, method.device, candidates,
-                            synth_classes)
+    clf = _final_classifier(method.config, method.seed, method.device, task)
     if not isinstance(clf, SoftmaxClassifier):
         clf.load_state_tensors(state)
     else:
         clf.model_ = nn.Linear(state["weight"].shape[1], state["weight"].shape[0]).to(method.device)
         clf.model_.load_state_dict(state)
-    return _SyntheticClassifier(np.asarray(candidates, dtype=np.int64), clf, method.transform,
-                                method.device, getattr(method, "dap_", None),
-                                method.config.dap_weight)
+    return _SyntheticClassifier(task.candidates, clf, method.transform, method.device,
+                                getattr(method, "dap_", None), method.config.dap_weight)

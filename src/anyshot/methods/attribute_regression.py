@@ -74,6 +74,5 @@ class AttributeRegression(Method):
         self.ridge_.intercept_ = tensors["intercept"].double().numpy()
         self.ridge_.n_features_in_ = self.ridge_.coef_.shape[1]
 
-    def build_classifier(self, candidates, synth_classes, real_X=None, real_y=None) -> Classifier:
-        return _NearestAttributeClassifier(np.asarray(candidates, dtype=np.int64), self.ridge_,
-                                           self.attributes_)
+    def build_classifier(self, task, real_X=None, real_y=None) -> Classifier:
+        return _NearestAttributeClassifier(task.candidates, self.ridge_, self.attributes_)

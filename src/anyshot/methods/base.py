@@ -4,7 +4,8 @@ A method learns from the training samples of a split and then builds a classifie
 of candidate classes:
 
     method.fit(data, epochs=..., on_epoch=...)          # data: AnyShotData, trains on trainval
-    clf = method.build_classifier(candidates, synth_classes, real_X, real_y)   # -> Classifier
+    clf = method.build_classifier(task, real_X, real_y)  # task: evaluation.task.Task
+
     clf.predict(X) -> class indices (rows of the attribute table)
 
 A method reads the split it is given (:class:`TrainingSet`: the training samples, the classes
@@ -23,7 +24,7 @@ import math
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, Callable, ClassVar, NamedTuple
 
 import numpy as np
 import torch
@@ -31,10 +32,11 @@ import torch
 from anyshot.data.dataset import AnyShotData
 from anyshot.errors import ConfigError
 from anyshot.evaluation.final_classifier import Classifier, SynthesisConfig
+from anyshot.evaluation.task import Task
 from anyshot.io import atomic_write_text, load_tensors, read_json, save_tensors
+from anyshot.nn.precision import AMP_MODES, PRECISIONS
 from anyshot.objectives.base import AdversarialObjective
-from anyshot.training.step import AMP_MODES, PRECISIONS, OptimizerSettings, optimizer_settings
-from anyshot.training.trainer import EpochCallback, StopTraining
+from anyshot.objectives.optimizer import OptimizerSettings, optimizer_settings
 from anyshot.utils import config_from_dict, resolve_device
 
 __all__ = [
@@ -49,6 +51,15 @@ __all__ = [
     "config_from_dict",
     "register_method",
 ]
+
+
+EpochCallback = Callable[[int, dict[str, float]], None]
+"""on_epoch(epoch, logs): called after every training epoch (epochs count from 1)."""
+
+
+class StopTraining(Exception):
+    """Raised by an ``on_epoch`` callback to end training after the current epoch (early
+    stopping); training returns normally, with the state of that epoch."""
 
 
 class TrainingSet(NamedTuple):
@@ -71,7 +82,9 @@ class TrainingSet(NamedTuple):
     unseen_classes: np.ndarray
 
     @classmethod
-    def of(cls, data: AnyShotData) -> "TrainingSet":
+    def of(cls, data: "AnyShotData | TrainingSet") -> "TrainingSet":
+        if isinstance(data, TrainingSet):
+            return data
         tv = data.trainval
         y = data.y[tv]
         train = np.unique(y)
@@ -92,24 +105,24 @@ class Method(ABC):
         self.device = resolve_device(device)
         self.seed = int(seed)
 
-    @abstractmethod
     def fit(self, data: AnyShotData, *, epochs: int | None = None,
             on_epoch: EpochCallback | None = None) -> "Method":
         """Learn from the training samples of ``data`` (its ``trainval``) and its split
-        (:class:`TrainingSet`); the test samples are never read.
-
-        ``on_epoch(epoch, logs)`` is called after every epoch (epochs count from 1).
+        (:class:`TrainingSet`); the test samples are never read. Methods fitted in closed form
+        define it; generative methods are fitted by :class:`anyshot.training.Trainer`
+        (:func:`anyshot.training.fit` calls whichever applies).
         """
+        raise NotImplementedError(f"{type(self).__name__} is trained by the Trainer: call "
+                                  "anyshot.training.fit(method, data).")
 
     @abstractmethod
-    def build_classifier(self, candidates: np.ndarray, synth_classes: np.ndarray,
-                         real_X: np.ndarray | None = None,
+    def build_classifier(self, task: Task, real_X: np.ndarray | None = None,
                          real_y: np.ndarray | None = None) -> Classifier:
-        """A classifier over ``candidates``.
+        """A classifier over ``task.candidates``.
 
-        Generative methods synthesize features for ``synth_classes`` (the unseen / novel
-        candidates) and join the real samples (real_X, real_y) where given: real seen samples in
-        GZSL, the k shots of novel classes in FSL/GFSL.
+        Generative methods synthesize features for ``task.synthesized`` (the unseen / novel
+        candidates) and join the real samples (real_X, real_y: the rows ``task.real_rows``)
+        where given: real seen samples in GZSL, the k shots of novel classes in FSL/GFSL.
         """
 
     def reuse_synthesis(self) -> contextlib.AbstractContextManager:
@@ -117,11 +130,10 @@ class Method(ABC):
         at the same state of a generative method synthesize the same features)."""
         return contextlib.nullcontext()
 
-    def restore_classifier(self, candidates: np.ndarray, synth_classes: np.ndarray,
-                           tensors: dict[str, torch.Tensor]) -> Classifier:
+    def restore_classifier(self, task: Task, tensors: dict[str, torch.Tensor]) -> Classifier:
         """Rebuild a saved classifier from :meth:`Classifier.state_tensors` output. Methods
         whose classifiers hold no weights of their own simply build it again."""
-        return self.build_classifier(candidates, synth_classes)
+        return self.build_classifier(task)
 
     # ------------------------------------------------------------------ persistence
     def state_tensors(self) -> dict[str, torch.Tensor]:
@@ -273,27 +285,3 @@ class GenerativeConfig(SynthesisConfig):
         """Generator steps per epoch on ``n_train`` samples: ``steps_per_epoch`` when set, else
         one pass over the data, ceil(n_train / batch_size)."""
         return self.steps_per_epoch or max(1, math.ceil(n_train / self.batch_size))
-
-
-def fit_dap(method: "Method", data: AnyShotData) -> Any:
-    """DAP on the real training features when ``method.config.dap_weight > 0``, else ``None``."""
-    if method.config.dap_weight <= 0:
-        return None
-    from anyshot.methods.dap import DAP
-
-    return DAP(seed=method.seed).fit(data)
-
-
-def dap_state(dap: Any) -> dict[str, torch.Tensor]:
-    return {} if dap is None else {f"dap.{k}": v for k, v in dap.state_tensors().items()}
-
-
-def load_dap(method: "Method", tensors: dict[str, torch.Tensor]) -> Any:
-    part = {k[4:]: v for k, v in tensors.items() if k.startswith("dap.")}
-    if not part:
-        return None
-    from anyshot.methods.dap import DAP
-
-    dap = DAP(seed=method.seed)
-    dap.load_state_tensors(part)
-    return dap

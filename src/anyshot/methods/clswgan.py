@@ -27,7 +27,7 @@ from anyshot.nn.critic import build_critic
 from anyshot.nn.generator import ConditionalGenerator
 from anyshot.nn.init import init_weights
 from anyshot.objectives.base import LossTerms
-from anyshot.training.step import GeneratorStep
+from anyshot.objectives.step import GeneratorStep
 from anyshot.utils import stream_seed
 
 

@@ -18,6 +18,7 @@ once with matrix products (no loop over attributes, classes or samples).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -100,7 +101,11 @@ class DAP(Method):
         l0 = self._gauss_loglik(X, self.mu0_, self.var0_) + np.log1p(-self.prior_)
         return l1 - np.logaddexp(l1, l0)
 
-    def build_classifier(self, candidates, synth_classes, real_X=None, real_y=None) -> Classifier:
+    def build_classifier(self, task, real_X=None, real_y=None) -> Classifier:
+        return self.classifier_over(task.candidates)
+
+    def classifier_over(self, candidates: np.ndarray) -> Classifier:
+        """DAP's classifier over ``candidates`` (it reads no real or synthetic samples)."""
         return _DAPClassifier(self, np.asarray(candidates, dtype=np.int64))
 
     def state_tensors(self) -> dict[str, torch.Tensor]:
@@ -110,3 +115,25 @@ class DAP(Method):
     def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
         for k, v in tensors.items():
             setattr(self, k, v.double().numpy())
+
+
+# DAP inside other methods: the final classifier of a synthesizing method may multiply its
+# posterior by DAP's (``dap_weight``); these fit it and carry it in the method's saved tensors.
+def fit_dap(method: Method, data: Any) -> Any:
+    """DAP on the real training features when ``method.config.dap_weight > 0``, else ``None``."""
+    if method.config.dap_weight <= 0:
+        return None
+    return DAP(seed=method.seed).fit(data)
+
+
+def dap_state(dap: Any) -> dict[str, torch.Tensor]:
+    return {} if dap is None else {f"dap.{k}": v for k, v in dap.state_tensors().items()}
+
+
+def load_dap(method: Method, tensors: dict[str, torch.Tensor]) -> Any:
+    part = {k[4:]: v for k, v in tensors.items() if k.startswith("dap.")}
+    if not part:
+        return None
+    dap = DAP(seed=method.seed)
+    dap.load_state_tensors(part)
+    return dap

@@ -27,14 +27,8 @@ from anyshot.evaluation.final_classifier import (
     restore_synthetic_classifier,
     synthetic_classifier,
 )
-from anyshot.methods.base import (
-    Method,
-    TrainingSet,
-    dap_state,
-    fit_dap,
-    load_dap,
-    register_method,
-)
+from anyshot.methods.base import Method, TrainingSet, register_method
+from anyshot.methods.dap import dap_state, fit_dap, load_dap
 from anyshot.nn.factorised_gaussian import FactorisedGaussian
 from anyshot.utils import stream_generator
 
@@ -96,13 +90,12 @@ class FactorisedGaussianMethod(Method):
     def reuse_synthesis(self) -> contextlib.AbstractContextManager:
         return contextlib.nullcontext()  # synthesis is a few matrix products
 
-    def build_classifier(self, candidates, synth_classes, real_X=None, real_y=None, *,
+    def build_classifier(self, task, real_X=None, real_y=None, *,
                          final_classifier: str | None = None) -> Classifier:
-        return synthetic_classifier(self, candidates, synth_classes, real_X, real_y,
-                                    final_classifier)
+        return synthetic_classifier(self, task, real_X, real_y, final_classifier)
 
-    def restore_classifier(self, candidates, synth_classes, tensors) -> Classifier:
-        return restore_synthetic_classifier(self, candidates, synth_classes, tensors)
+    def restore_classifier(self, task, tensors) -> Classifier:
+        return restore_synthetic_classifier(self, task, tensors)
 
     def state_tensors(self) -> dict[str, torch.Tensor]:
         out = {"attributes": self.A_,

@@ -2,14 +2,14 @@
 
 A generative method owns its networks (generator G, critic D and any modules trained beside
 them), how it samples a batch and generates, and its loss terms; the adversarial loop that
-trains them is :class:`anyshot.training.trainer.Trainer`'s:
+trains them is :class:`anyshot.training.trainer.Trainer`'s (``Trainer(config).fit(method, train)``):
 
     L_D = objective.critic_loss(D(x, a), D(G(a), a)) [+ objective.penalty] + sum critic_terms_
     L_G = objective.generator_loss(D(G(a), a)) + sum generator_terms_
           [+ attribute_consistency * L_attr]
 
-A term is a function of the step outputs (:class:`~anyshot.training.step.CriticStep`,
-:class:`~anyshot.training.step.GeneratorStep`) returning
+A term is a function of the step outputs (:class:`~anyshot.objectives.step.CriticStep`,
+:class:`~anyshot.objectives.step.GeneratorStep`) returning
 :class:`~anyshot.objectives.base.LossTerms`; a method never branches on the objective.
 Its classifiers synthesize ``syn_num`` features per class lacking real data in one batched
 call, join them to the real ones, and train the final classifier on the method's feature map
@@ -21,72 +21,26 @@ from __future__ import annotations
 import contextlib
 import warnings
 from abc import abstractmethod
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
-from anyshot.checkpoint import Checkpointer
-from anyshot.data.dataset import AnyShotData
 from anyshot.evaluation.final_classifier import (
     Classifier,
     restore_synthetic_classifier,
     synthetic_classifier,
 )
-from anyshot.methods.base import (
-    GenerativeConfig,
-    Method,
-    TrainingSet,
-    dap_state,
-    fit_dap,
-    load_dap,
-)
-from anyshot.nn.conditioning import start_from_prior
+from anyshot.methods.base import GenerativeConfig, Method, TrainingSet
+from anyshot.methods.dap import dap_state, load_dap
 from anyshot.nn.critic import CriticOutput
-from anyshot.objectives.attribute_consistency import AttributeConsistency
-from anyshot.objectives.base import AdversarialObjective, LossTerms
-from anyshot.objectives.prior_anchor import prior_anchor_loss
-from anyshot.training.step import (
-    Batch,
-    GeneratorStep,
-    autocast,
-    optimizer_spec,
-    resolve_precision,
-)
-from anyshot.training.trainer import EpochCallback, Term, Trainer
-from anyshot.training.weight_average import WeightAverage
+from anyshot.nn.precision import autocast, resolve_precision
+from anyshot.objectives.base import AdversarialObjective
+from anyshot.objectives.step import Batch, Term
 from anyshot.utils import stream_generator
 
 __all__ = ["GenerativeMethod"]
-
-
-class _AttributeConsistencyTerm:
-    """w * L_attr(G(a), a): generated features must read back as their attributes
-    (:mod:`anyshot.objectives.attribute_consistency`)."""
-
-    def __init__(self, readers: AttributeConsistency, weight: float) -> None:
-        self.readers = readers
-        self.weight = weight
-
-    def __call__(self, step: GeneratorStep) -> LossTerms:
-        attr = self.readers(step.fake, step.batch.a)
-        return LossTerms(self.weight * attr, {"attr_consistency": attr.detach()})
-
-
-class _PriorAnchorTerm:
-    """w * L_anchor: generated class means stay near the prior's
-    (:mod:`anyshot.objectives.prior_anchor`)."""
-
-    def __init__(self, prior: nn.Module, weight: float, n_classes: int) -> None:
-        self.prior = prior
-        self.weight = weight
-        self.n_classes = n_classes
-
-    def __call__(self, step: GeneratorStep) -> LossTerms:
-        mean, var = self.prior.moments(step.batch.a, step.batch.y)
-        anchor = prior_anchor_loss(step.fake, mean, var, step.batch.y, self.n_classes)
-        return LossTerms(self.weight * anchor, {"prior_anchor": anchor.detach()})
 
 
 class GenerativeMethod(Method):
@@ -134,7 +88,7 @@ class GenerativeMethod(Method):
         return {"generator": self.generator_}, {"critic": self.critic_}
 
     def sample_batch(self) -> Any:
-        """B training samples drawn uniformly (a :class:`~anyshot.training.step.Batch`)."""
+        """B training samples drawn uniformly (a :class:`~anyshot.objectives.step.Batch`)."""
         idx = torch.randint(self.n_train_, (self.config.batch_size,), generator=self.rng_,
                             device=self.device)
         y = self.y_train_[idx]
@@ -163,78 +117,14 @@ class GenerativeMethod(Method):
         return X
 
     # ------------------------------------------------------------------ training
+    # The Trainer (anyshot.training.trainer) fits a generative method: it places the training
+    # tensors on it (X_train_, y_train_, A_, train_classes_, unseen_classes_, n_train_,
+    # feature_dim_, rng_), builds its networks, fits the prior and the shared regularizers, calls
+    # _prepare and runs the steps; the method defines what the steps compute.
     @property
     def precision_(self) -> str:
-        """The arithmetic in use (:func:`anyshot.training.step.resolve_precision`)."""
+        """The arithmetic in use (:func:`anyshot.nn.precision.resolve_precision`)."""
         return resolve_precision(self.config.precision, self.config.amp, self.device)
-
-    def fit(self, data: AnyShotData, *, epochs: int | None = None,
-            on_epoch: EpochCallback | None = None, checkpointer: Checkpointer | None = None,
-            checkpoint_state: Callable[[], dict] | None = None,
-            on_restore: Callable[[dict], None] | None = None) -> "GenerativeMethod":
-        """Train for ``epochs`` (default ``config.epochs``) on ``data``'s training samples.
-
-        Checkpoints and resuming: :meth:`anyshot.training.trainer.Trainer.run`.
-        """
-        cfg = self.config
-        epochs = cfg.epochs if epochs is None else int(epochs)
-        dev = self.device
-        train = TrainingSet.of(data)
-        torch_state = torch.random.get_rng_state()
-        self.rng_ = stream_generator(self.seed, "training", dev)
-        self.X_train_ = torch.as_tensor(np.asarray(train.X, dtype=np.float32), device=dev)
-        self._mostly_positive_ = None  # the dead-unit check's view of these features
-        self.y_train_ = torch.as_tensor(np.asarray(train.y, dtype=np.int64), device=dev)
-        self.A_ = torch.as_tensor(np.asarray(train.attributes, dtype=np.float32), device=dev)
-        self.train_classes_ = torch.as_tensor(train.train_classes, device=dev)
-        self.unseen_classes_ = torch.as_tensor(train.unseen_classes, device=dev)
-        self.n_train_ = self.X_train_.shape[0]
-        self.feature_dim_ = self.X_train_.shape[1]
-        with torch.device(dev):  # modules are created, and initialised, on the training device
-            self._build(self.feature_dim_, self.A_.shape[1])
-        self.generator_.to(dev)
-        self.critic_.to(dev)
-        regularizers = self._prepare_shared(data)
-        self._prepare(train)
-        generator_side, critic_side = self.networks()
-        self.ema_ = (WeightAverage([p for m in generator_side.values() for p in m.parameters()],
-                                   cfg.ema) if cfg.ema > 0 else None)
-        self.trainer_ = Trainer(
-            self, optimizer_spec(cfg, self.objective), generator_modules=generator_side,
-            critic_modules=critic_side, critic_iter=cfg.critic_iter,
-            steps_per_epoch=cfg.epoch_steps(self.n_train_), precision=self.precision_,
-            device=dev, regularizers=regularizers, average=self.ema_,
-            cuda_graphs=cfg.cuda_graphs)
-        self.history_ = self.trainer_.history
-        self.epoch_seconds_ = self.trainer_.epoch_seconds
-        self.trainer_.run(epochs, on_epoch=on_epoch, checkpointer=checkpointer,
-                          checkpoint_state=checkpoint_state, on_restore=on_restore)
-        torch.random.set_rng_state(torch_state)
-        return self
-
-    def _prepare_shared(self, data: AnyShotData) -> list[Term]:
-        """What every generative method may switch on: the factorised-Gaussian prior under G (fit
-        in closed form, G's last layer zeroed so training starts from it; with ``prior_holdout``
-        also fitted once without each training class), the frozen attribute
-        readers of the consistency loss, and DAP for the final classifier's product. Returns the
-        generator regularizers switched on."""
-        cfg = self.config
-        semantic = getattr(self.generator_, "semantic", None)
-        if semantic is not None and semantic.prior is not None:
-            fit = semantic.prior.fit_held_out if cfg.prior_holdout else semantic.prior.fit
-            fit(self.X_train_, self.y_train_, self.A_)
-            start_from_prior(self.generator_.net, semantic)
-        regularizers: list[Term] = []
-        if cfg.prior_anchor > 0:
-            regularizers.append(_PriorAnchorTerm(semantic.prior, cfg.prior_anchor,
-                                                 int(self.A_.shape[0])))
-        if cfg.attribute_consistency > 0:
-            with torch.device(self.device):
-                readers = AttributeConsistency(self.feature_dim_, int(self.A_.shape[1]))
-            readers.fit(self.X_train_, self.A_[self.y_train_], generator=self.rng_)
-            regularizers.append(_AttributeConsistencyTerm(readers, cfg.attribute_consistency))
-        self.dap_ = fit_dap(self, data)
-        return regularizers
 
     def _modules(self) -> dict[str, nn.Module]:
         generator_side, critic_side = self.networks()
@@ -270,8 +160,8 @@ class GenerativeMethod(Method):
         self.ema_ = None  # the saved generator weights already are the average
         self.dap_ = load_dap(self, tensors)
 
-    def restore_classifier(self, candidates, synth_classes, tensors) -> Classifier:
-        return restore_synthetic_classifier(self, candidates, synth_classes, tensors)
+    def restore_classifier(self, task, tensors) -> Classifier:
+        return restore_synthetic_classifier(self, task, tensors)
 
     # ------------------------------------------------------------------ synthesis & inference
     @contextlib.contextmanager
@@ -335,7 +225,6 @@ class GenerativeMethod(Method):
                 "for [0, 1]-scaled features, none for standardized ones.", RuntimeWarning,
                 stacklevel=4)
 
-    def build_classifier(self, candidates, synth_classes, real_X=None, real_y=None, *,
+    def build_classifier(self, task, real_X=None, real_y=None, *,
                          final_classifier: str | None = None) -> Classifier:
-        return synthetic_classifier(self, candidates, synth_classes, real_X, real_y,
-                                    final_classifier)
+        return synthetic_classifier(self, task, real_X, real_y, final_classifier)

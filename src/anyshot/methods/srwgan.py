@@ -63,8 +63,8 @@ from anyshot.objectives.semantic_alignment import (
     mean_entropy,
     present_classes,
 )
+from anyshot.objectives.step import CriticStep, GeneratorStep
 from anyshot.objectives.triplet_center import TripletCenterLoss
-from anyshot.training.step import CriticStep, GeneratorStep
 from anyshot.utils import stream_generator
 
 __all__ = ["RefinementBatch", "RefinementGeneration", "SRWGAN", "SRWGANConfig"]

@@ -16,7 +16,7 @@ def model_sections(run: RunFiles, embedding: str, max_points: int, device: str) 
     """(c) confusion matrix on the unseen classes and (d) the real/synthetic embedding, for the
     first seed; each becomes a note when it cannot be drawn."""
     from anyshot.evaluation.metrics import per_class_accuracy
-    from anyshot.evaluation.protocols import task_names
+    from anyshot.evaluation.task import Task
     from anyshot.experiment import prepare_data
     from anyshot.methods import Method
 
@@ -42,16 +42,16 @@ def model_sections(run: RunFiles, embedding: str, max_points: int, device: str) 
 
     # (c) the ZSL classifier of evaluate(): candidates and synthetic classes are the unseen ones,
     # the k shots of novel classes (few-shot splits) join as real samples.
-    unseen = np.sort(data.unseen)
-    shots = data.shots
-    clf = method.build_classifier(unseen, unseen, data.X[shots], data.y[shots])
-    t = data.test_unseen
+    zsl = Task.of(data, "zsl")
+    unseen = zsl.candidates
+    clf = method.build_classifier(zsl, data.X[zsl.real_rows], data.y[zsl.real_rows])
+    t = zsl.test_unseen
     y_true, y_pred = data.y[t], clf.predict(data.X[t])
     k = unseen.size
     cm = np.zeros((k, k), dtype=np.int64)
     np.add.at(cm, (np.searchsorted(unseen, y_true), np.searchsorted(unseen, y_pred)), 1)
     names = [data.class_names[c] for c in unseen]
-    task = task_names(data)["zsl"].upper()
+    task = zsl.name.upper()
     acc = per_class_accuracy(y_true, y_pred) * 100
     recorded = run.records[0].metrics.get(task.lower())
     conf.png = png_bytes(confusion_figure(

@@ -100,10 +100,12 @@ def run_sweep(config: ExperimentConfig, search_space: dict, *, n_trials: int,
     """
     import optuna
 
-    from anyshot.evaluation.protocols import check_tasks, selection_metric, task_names
-    from anyshot.experiment import _curve, _epochs, _fit, build_method, evaluate, prepare_data
+    from anyshot.evaluation.task import tasks_of
+    from anyshot.experiment import build_method, prepare_data
     from anyshot.methods import make_method
-    from anyshot.selection import validation_fold
+    from anyshot.protocols import Evaluations, train
+    from anyshot.protocols.folds import validation_fold
+    from anyshot.protocols.schedule import epochs_of
     from anyshot.utils import limit_threads, network_width
 
     if not isinstance(n_trials, int) or isinstance(n_trials, bool) or n_trials < 1:
@@ -112,16 +114,12 @@ def run_sweep(config: ExperimentConfig, search_space: dict, *, n_trials: int,
         raise ConfigError(f"jobs must be a positive integer, got {jobs!r}.")
     space = validate_search_space(search_space, config)
     ev = config.evaluation
-    tasks = check_tasks(ev.tasks)
     data = prepare_data(config)
     val = validation_fold(data, ev.validation, seed)  # the honest protocol's fold 0
-    names = task_names(val)
-    valid = []
-    for task in tasks:
-        g = names[task]
-        valid += [g] if task == "zsl" else [f"{g}_u", f"{g}_s", f"{g}_h"]
+    tasks = tasks_of(val, ev.tasks)
+    valid = [name for task in tasks for name in task.metric_names()]
     if metric is None:
-        metric = selection_metric("gzsl" if "gzsl" in tasks else "zsl", val)
+        metric = next((t for t in tasks if t.generalized), tasks[0]).selection_metric()
     if metric not in valid:
         raise ConfigError(f"metric {metric!r} is not computed for tasks {', '.join(ev.tasks)} on "
                           f"this split; choose one of {', '.join(valid)}.")
@@ -150,12 +148,10 @@ def run_sweep(config: ExperimentConfig, search_space: dict, *, n_trials: int,
         cfg = load_config(base, params)
         method = build_method(cfg, seed)
         stage = f"trial {trial.number} validation"
-        if method.iterative:
-            curve = _curve(method, val, tasks, cfg.evaluation.eval_every, _epochs(method),
-                           progress, stage, patience=cfg.evaluation.patience)
-        else:
-            _fit(method, val, None)
-            curve = [{"epoch": 0, **evaluate(method, val, tasks)}]
+        curve = train(method, val, epochs=epochs_of(method) or None,
+                      evaluations=Evaluations(tasks, every=cfg.evaluation.eval_every,
+                                              patience=cfg.evaluation.patience),
+                      progress=progress, stage=stage)
         best = max(curve, key=lambda row: row[metric])
         trial.set_user_attr("best_epoch", int(best["epoch"]))
         trial.set_user_attr("validation", {k: float(v) for k, v in best.items() if k != "epoch"})

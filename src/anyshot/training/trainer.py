@@ -15,12 +15,19 @@
             update G
         logs = epoch means of every term (one host read); on_epoch(epoch, logs); checkpoint
 
-The Trainer owns the loop, the precision (autocast), the optimizers, the checkpoint state, the
-on-device log sums and early stopping (an ``on_epoch`` that raises :class:`StopTraining`). The
-model it trains (a generative method, :class:`Adversarial`) owns its networks, how it samples a
-batch and generates, and its loss terms: functions of the step outputs returning
-:class:`~anyshot.objectives.base.LossTerms`. The critic runs once per batch; its outputs reach
-the objective and the terms through the step NamedTuples, never by intercepting calls.
+``Trainer(config).fit(method, train)`` fits a generative method on a
+:class:`~anyshot.methods.base.TrainingSet`. The Trainer owns the training tensors (placed on the
+method, which samples its batches from them), the prior fits and shared regularizers
+(:mod:`anyshot.training.regularizers`), the weight average, the loop, the precision (autocast),
+the optimizers, the checkpoint state, the on-device log sums and early stopping (an
+``on_epoch`` that raises :class:`~anyshot.methods.base.StopTraining`). The method
+(:class:`Adversarial`) owns its networks, how it samples a batch and generates, and its loss
+terms: functions of the step outputs returning :class:`~anyshot.objectives.base.LossTerms`. The
+critic runs once per batch; its outputs reach the objective and the terms through the step
+NamedTuples, never by intercepting calls.
+
+:func:`fit` is the one call that fits any method: generative ones through a Trainer, closed-form
+ones by their own ``fit``.
 """
 
 from __future__ import annotations
@@ -29,30 +36,33 @@ import math
 import time
 from typing import Any, Callable, Iterable, Protocol, Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
 from anyshot.checkpoint import Checkpointer, optimizer_tensors, restore_optimizer
+from anyshot.data.dataset import AnyShotData
 from anyshot.errors import TrainingDivergedError
+from anyshot.methods.base import (
+    EpochCallback,
+    GenerativeConfig,
+    Method,
+    StopTraining,
+    TrainingSet,
+)
+from anyshot.methods.generative import GenerativeMethod
 from anyshot.nn.critic import CriticOutput
-from anyshot.objectives.base import AdversarialObjective, LossTerms, OptimizerSpec
+from anyshot.nn.precision import autocast
+from anyshot.objectives.base import AdversarialObjective
+from anyshot.objectives.optimizer import optimizer_spec
+from anyshot.objectives.step import CriticStep, GeneratorStep, Term
 from anyshot.training.graphs import StepGraphs
-from anyshot.training.step import CriticStep, GeneratorStep, LogSums, autocast
+from anyshot.training.logs import LogSums
+from anyshot.training.regularizers import prepare_shared
 from anyshot.training.weight_average import WeightAverage
+from anyshot.utils import stream_generator
 
-__all__ = ["Adversarial", "EpochCallback", "StopTraining", "Term", "Trainer"]
-
-EpochCallback = Callable[[int, dict[str, float]], None]
-
-Term = Callable[[Any], "LossTerms | None"]
-"""A loss term: step outputs (:class:`CriticStep` or :class:`GeneratorStep`) -> weighted loss and
-its detached logs, or ``None`` when it does not apply to this model."""
-
-
-class StopTraining(Exception):
-    """Raised by an ``on_epoch`` callback to end training after the current epoch (early
-    stopping); training returns normally, with the state of that epoch."""
-
+__all__ = ["Adversarial", "Trainer", "fit"]
 
 class Adversarial(Protocol):
     """What a :class:`Trainer` trains (a generative method seen from its training step)."""
@@ -109,45 +119,83 @@ def _state_of(terms: Iterable[Term]) -> dict:
 
 
 class Trainer:
-    """Runs critic and generator steps of an :class:`Adversarial` model, epoch by epoch.
+    """Fits a generative method: critic and generator steps of an :class:`Adversarial` model,
+    epoch by epoch.
 
     Args:
-        model: the networks, batches and terms.
-        optimizer: builds one optimizer for each side.
-        generator_modules / critic_modules: the modules each side's optimizer trains, by their
-            checkpoint names (generator and critic first).
-        critic_iter: critic steps per generator step.
-        steps_per_epoch: generator steps per epoch.
-        precision: fp32 | tf32 | bf16 (:func:`anyshot.training.step.autocast`).
-        regularizers: generator terms every method may switch on (attribute consistency),
-            added after the model's own terms.
-        average: a weight average of the generator side, updated after every generator step
-            and checkpointed with the rest (``None``: off).
-        cuda_graphs: capture the steps as CUDA graphs and replay them
-            (:mod:`anyshot.training.graphs`; eager, with a warning, where that is impossible).
+        config: the method's :class:`~anyshot.methods.base.GenerativeConfig` (epochs, batches,
+            critic steps, optimizer, precision, weight average, CUDA graphs).
+
+    After :meth:`fit`: ``model`` (the method), ``opt_g`` / ``opt_d``, ``regularizers`` (generator
+    terms every method may switch on, added after the model's own), ``average`` (the
+    generator's weight average, or ``None``), ``history`` (epoch logs) and ``epoch_seconds``.
     """
 
-    def __init__(self, model: Adversarial, optimizer: OptimizerSpec, *,
-                 generator_modules: dict[str, nn.Module], critic_modules: dict[str, nn.Module],
-                 critic_iter: int, steps_per_epoch: int, precision: str,
-                 device: torch.device, regularizers: Sequence[Term] = (),
-                 average: WeightAverage | None = None, cuda_graphs: bool = False) -> None:
-        self.model = model
-        self.modules = {**generator_modules, **critic_modules}
-        self.graphs = StepGraphs(device, (model.rng_,)) if cuda_graphs else None
-        self.opt_g = optimizer.build([p for m in generator_modules.values()
-                                      for p in m.parameters()], capturable=self.capturing)
-        self.opt_d = optimizer.build([p for m in critic_modules.values() for p in m.parameters()],
-                                     capturable=self.capturing)
-        self.critic_iter = critic_iter
-        self.steps_per_epoch = steps_per_epoch
-        self.precision = precision
-        self.device = device
-        self.regularizers = tuple(regularizers)
-        self.average = average
+    def __init__(self, config: GenerativeConfig) -> None:
+        self.config = config
         self.history: list[dict[str, float]] = []
         # wall clock, kept apart from the deterministic history
         self.epoch_seconds: list[float] = []
+        self.graphs: StepGraphs | None = None
+        self.regularizers: tuple[Term, ...] = ()
+        self.average: WeightAverage | None = None
+
+    def fit(self, method: GenerativeMethod, train: TrainingSet | AnyShotData, *,
+            epochs: int | None = None, on_epoch: EpochCallback | None = None,
+            checkpointer: Checkpointer | None = None,
+            checkpoint_state: Callable[[], dict] | None = None,
+            on_restore: Callable[[dict], None] | None = None) -> GenerativeMethod:
+        """Train ``method`` for ``epochs`` (default ``config.epochs``) on the training samples;
+        returns the method. Checkpoints and resuming: :meth:`run`."""
+        cfg = self.config
+        epochs = cfg.epochs if epochs is None else int(epochs)
+        torch_state = torch.random.get_rng_state()
+        self.setup(method, TrainingSet.of(train))
+        self.run(epochs, on_epoch=on_epoch, checkpointer=checkpointer,
+                 checkpoint_state=checkpoint_state, on_restore=on_restore)
+        torch.random.set_rng_state(torch_state)
+        return method
+
+    def setup(self, method: GenerativeMethod, train: TrainingSet) -> None:
+        """Everything before the first step: the training tensors on the method's device, its
+        networks, the prior and shared regularizers, the method's own one-off work, the weight
+        average and the optimizers."""
+        cfg, m = self.config, method
+        dev = m.device
+        m.rng_ = stream_generator(m.seed, "training", dev)
+        m.X_train_ = torch.as_tensor(np.asarray(train.X, dtype=np.float32), device=dev)
+        m._mostly_positive_ = None  # the dead-unit check's view of these features
+        m.y_train_ = torch.as_tensor(np.asarray(train.y, dtype=np.int64), device=dev)
+        m.A_ = torch.as_tensor(np.asarray(train.attributes, dtype=np.float32), device=dev)
+        m.train_classes_ = torch.as_tensor(train.train_classes, device=dev)
+        m.unseen_classes_ = torch.as_tensor(train.unseen_classes, device=dev)
+        m.n_train_ = m.X_train_.shape[0]
+        m.feature_dim_ = m.X_train_.shape[1]
+        with torch.device(dev):  # modules are created, and initialised, on the training device
+            m._build(m.feature_dim_, m.A_.shape[1])
+        m.generator_.to(dev)
+        m.critic_.to(dev)
+        self.regularizers = tuple(prepare_shared(m, train))
+        m._prepare(train)
+        generator_side, critic_side = m.networks()
+        self.average = (WeightAverage([p for g in generator_side.values() for p in g.parameters()],
+                                      cfg.ema) if cfg.ema > 0 else None)
+        m.ema_ = self.average
+        self.model = m
+        self.modules = {**generator_side, **critic_side}
+        self.graphs = StepGraphs(dev, (m.rng_,)) if cfg.cuda_graphs else None
+        optimizer = optimizer_spec(cfg, m.objective)
+        self.opt_g = optimizer.build([p for g in generator_side.values() for p in g.parameters()],
+                                     capturable=self.capturing)
+        self.opt_d = optimizer.build([p for d in critic_side.values() for p in d.parameters()],
+                                     capturable=self.capturing)
+        self.critic_iter = cfg.critic_iter
+        self.steps_per_epoch = cfg.epoch_steps(m.n_train_)
+        self.precision = m.precision_
+        self.device = dev
+        m.trainer_ = self
+        m.history_ = self.history
+        m.epoch_seconds_ = self.epoch_seconds
 
     @property
     def capturing(self) -> bool:
@@ -314,3 +362,18 @@ class Trainer:
             load = getattr(term, "load_state_dict", None)
             if load is not None and extra:
                 load(extra)
+
+
+def fit(method: Method, data: AnyShotData | TrainingSet, *, epochs: int | None = None,
+        on_epoch: EpochCallback | None = None, checkpointer: Checkpointer | None = None,
+        checkpoint_state: Callable[[], dict] | None = None,
+        on_restore: Callable[[dict], None] | None = None) -> Method:
+    """Fit any method on ``data``'s training samples and return it: a generative method through
+    ``Trainer(method.config)`` (``epochs``, ``on_epoch`` and checkpoints as in :meth:`Trainer.fit`),
+    a closed-form one by its own ``fit`` (one pass; no epochs, no checkpoints)."""
+    if isinstance(method, GenerativeMethod):
+        return Trainer(method.config).fit(method, data, epochs=epochs, on_epoch=on_epoch,
+                                          checkpointer=checkpointer,
+                                          checkpoint_state=checkpoint_state,
+                                          on_restore=on_restore)
+    return method.fit(data, epochs=epochs, on_epoch=on_epoch)

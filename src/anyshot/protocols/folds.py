@@ -1,5 +1,6 @@
-"""Model selection on validation folds: the folds of a run seed, the fold-mean evaluation
-curve and the epoch each task selects on it (see :mod:`anyshot.experiment` for the protocol).
+"""Model selection on validation folds, the machinery of the ``honest`` protocol
+(:mod:`anyshot.protocols.honest`): the folds of a run seed, the fold-mean evaluation curve, the
+epoch each task selects on it and what those choices are worth on a fold that did not make them.
 
     fold seeds      seed, then the children of SeedSequence(seed)      (never seed + f)
     curve           mean_f curve_f over the epochs every fold evaluated
@@ -14,15 +15,15 @@ from typing import Any
 
 import numpy as np
 
-from anyshot.config import ValidationConfig
 from anyshot.data.dataset import AnyShotData
 from anyshot.errors import ConfigError
 from anyshot.evaluation.calibration import GAMMA_GRID
-from anyshot.evaluation.protocols import choose_gzsl_classifier, selection_metric, task_names
-from anyshot.methods import Method
+from anyshot.evaluation.evaluate import as_tasks, choose_gzsl_classifier
+from anyshot.evaluation.task import Task, held_out, listed
+from anyshot.protocols.settings import ValidationConfig
 
 __all__ = ["best_epochs", "evaluations_since_best", "fold_seeds", "held_out_fold_scores",
-           "match_epoch_length", "mean_curve", "validation_fold", "validation_record",
+           "matched_steps", "mean_curve", "validation_fold", "validation_record",
            "validation_views"]
 
 
@@ -39,13 +40,13 @@ def evaluations_since_best(curve: list[dict[str, float]], keys: list[str]) -> in
 
 
 def best_epochs(curve: list[dict[str, Any]], tasks, data: AnyShotData,
-                 calibrated: bool = False) -> dict[str, int]:
-    """Per task, the first epoch with the best selection metric."""
+                calibrated: bool = False) -> dict[str, int]:
+    """Per task (by kind), the first epoch with the best selection metric."""
     best = {}
-    for task in tasks:
-        key = selection_metric(task, data, calibrated)
+    for task in as_tasks(data, tasks):
+        key = task.selection_metric(calibrated)
         scores = np.array([row[key] for row in curve])
-        best[task] = int(curve[int(np.argmax(scores))]["epoch"])
+        best[task.kind] = int(curve[int(np.argmax(scores))]["epoch"])
     return best
 
 
@@ -94,7 +95,7 @@ def mean_curve(curves: list[list[dict[str, Any]]], data: AnyShotData,
     """Fold-mean evaluation curve: rows of the epochs every fold evaluated (folds that early
     stopping ended sooner shorten the search), each value the mean over folds (lists
     elementwise). With several GZSL final classifiers listed, each row then takes the best one's
-    metrics (:func:`~anyshot.evaluation.protocols.choose_gzsl_classifier`, on the fold means).
+    metrics (:func:`~anyshot.evaluation.evaluate.choose_gzsl_classifier`, on the fold means).
     With ``calibrated``, the GZSL gamma is re-chosen on the fold-mean H curve:
 
         i* = argmax_i mean_f H_f(gamma_i),  <g>_cal_h = mean_f H_f(gamma_i*),
@@ -104,7 +105,7 @@ def mean_curve(curves: list[list[dict[str, Any]]], data: AnyShotData,
     common = sorted(set.intersection(*(set(rows) for rows in by_epoch)))
     if not common:
         raise RuntimeError("the validation folds have no evaluated epoch in common.")
-    g = task_names(data)["gzsl"]
+    gz = Task.of(data, "gzsl")
     out = []
     for epoch in common:
         rows = [rows[epoch] for rows in by_epoch]
@@ -116,15 +117,18 @@ def mean_curve(curves: list[list[dict[str, Any]]], data: AnyShotData,
         # Each listed final classifier ("@<name>") is calibrated on its own curve, then the
         # best is chosen on the fold means; the plain keys, where the folds may each have
         # copied another classifier's, are then overwritten, so only the listed ones count.
-        listed = sorted({"@" + k.split("@", 1)[1] for k in mean if "@" in k})
-        for suffix in listed or [""]:
-            if calibrated and f"{g}_cal_curve{suffix}" in mean:
-                i = int(np.argmax(mean[f"{g}_cal_curve{suffix}"]))
-                mean.update({f"{g}_cal_u{suffix}": mean[f"{g}_cal_curve_u{suffix}"][i],
-                             f"{g}_cal_s{suffix}": mean[f"{g}_cal_curve_s{suffix}"][i],
-                             f"{g}_cal_h{suffix}": mean[f"{g}_cal_curve{suffix}"][i],
-                             f"{g}_gamma{suffix}": float(GAMMA_GRID[i])})
-        choose_gzsl_classifier(mean, g, calibrated)
+        names = sorted({k.split("@", 1)[1] for k in mean if "@" in k})
+        for name in names or [None]:
+            def key(part: str, name: str | None = name) -> str:
+                return gz.key(part) if name is None else listed(gz.key(part), name)
+
+            if calibrated and key("cal_curve") in mean:
+                i = int(np.argmax(mean[key("cal_curve")]))
+                mean.update({key("cal_u"): mean[key("cal_curve_u")][i],
+                             key("cal_s"): mean[key("cal_curve_s")][i],
+                             key("cal_h"): mean[key("cal_curve")][i],
+                             key("gamma"): float(GAMMA_GRID[i])})
+        choose_gzsl_classifier(mean, gz, calibrated)
         out.append(mean)
     return out
 
@@ -135,16 +139,16 @@ def validation_record(curve: list[dict[str, Any]], selected: dict[str, int], tas
     metric, with calibration ``<g>_cal_u/_cal_s/_cal_h`` and the chosen ``<g>_gamma``, and the
     GZSL final classifier chosen among several listed (``<g>_classifier``, a name)."""
     record: dict[str, Any] = {}
-    g = task_names(data)["gzsl"]
-    for task, epoch in selected.items():
+    by_kind = {t.kind: t for t in as_tasks(data, tasks)}
+    for kind, epoch in selected.items():
+        task = by_kind[kind]
         row = next(r for r in curve if r["epoch"] == epoch)
-        key = selection_metric(task, data)
+        key = task.selection_metric()
         record[key] = row[key]
-        if calibrated and task == "gzsl":
-            record.update({k: row[k] for k in (f"{g}_cal_u", f"{g}_cal_s", f"{g}_cal_h",
-                                                f"{g}_gamma")})
-        if task == "gzsl" and f"{g}_classifier" in row:
-            record[f"{g}_classifier"] = row[f"{g}_classifier"]
+        if calibrated and task.generalized:
+            record.update({k: row[k] for k in map(task.key, ("cal_u", "cal_s", "cal_h", "gamma"))})
+        if task.generalized and task.key("classifier") in row:
+            record[task.key("classifier")] = row[task.key("classifier")]
     return record
 
 
@@ -166,34 +170,38 @@ def held_out_fold_scores(curves: list[list[dict[str, Any]]], tasks, data: AnySho
     """
     if len(curves) < 2:
         return {}
-    g = task_names(data)["gzsl"]
+    tasks = as_tasks(data, tasks)
+    by_kind = {t.kind: t for t in tasks}
     scores: dict[str, list[float]] = {}
     for f, curve in enumerate(curves):
         others = mean_curve(curves[:f] + curves[f + 1:], data, calibrated)
         rows = {row["epoch"]: row for row in curve}
-        for task, epoch in best_epochs(others, tasks, data, calibrated).items():
+        for kind, epoch in best_epochs(others, tasks, data, calibrated).items():
             if epoch not in rows:
                 continue
+            task = by_kind[kind]
             row = rows[epoch]
             chosen = next(r for r in others if r["epoch"] == epoch)
-            key = selection_metric(task, data, calibrated)
-            suffix = ""
-            if task == "gzsl" and f"{g}_classifier" in chosen:
-                suffix = "@" + chosen[f"{g}_classifier"]
-            if task == "gzsl" and calibrated:
-                i = int(np.argmin(np.abs(GAMMA_GRID - chosen[f"{g}_gamma"])))
-                value = row[f"{g}_cal_curve{suffix}"][i]
+            key = task.selection_metric(calibrated)
+            name = chosen.get(task.key("classifier")) if task.generalized else None
+
+            def named(k: str) -> str:
+                return k if name is None else listed(k, name)
+
+            if task.generalized and calibrated:
+                i = int(np.argmin(np.abs(GAMMA_GRID - chosen[task.key("gamma")])))
+                value = row[named(task.key("cal_curve"))][i]
             else:
-                value = row[f"{key}{suffix}"]
-            scores.setdefault(f"{key}_held_out", []).append(float(value))
+                value = row[named(key)]
+            scores.setdefault(held_out(key), []).append(float(value))
     return {k: float(np.mean(v)) for k, v in scores.items()}
 
 
-def match_epoch_length(method: Method, views: list[AnyShotData]) -> None:
-    """Make an epoch of ``method`` as many generator steps as one of the validation folds (the
-    mean over folds), unless its config fixes ``steps_per_epoch`` or it has no batches."""
-    cfg = method.config
-    if not method.iterative or getattr(cfg, "steps_per_epoch", 0) is not None:
-        return
-    steps = [cfg.epoch_steps(v.trainval.size) for v in views]
-    cfg.steps_per_epoch = int(round(float(np.mean(steps))))
+def matched_steps(config: Any, iterative: bool, views: list[AnyShotData]) -> int | None:
+    """Generator steps per epoch that make an epoch of a model with ``config`` as much training
+    as one of the validation folds (the mean over folds); ``None`` where the config fixes
+    ``steps_per_epoch`` itself or the method does not train in batches."""
+    if not iterative or getattr(config, "steps_per_epoch", 0) is not None:
+        return None
+    steps = [config.epoch_steps(v.trainval.size) for v in views]
+    return int(round(float(np.mean(steps))))
