@@ -23,8 +23,8 @@ from anyshot.evaluation.task import Task, held_out, listed
 from anyshot.protocols.settings import ValidationConfig
 
 __all__ = ["best_epochs", "evaluations_since_best", "fold_seeds", "held_out_fold_scores",
-           "matched_steps", "mean_curve", "validation_fold", "validation_record",
-           "validation_views"]
+           "held_out_fold_values", "matched_steps", "mean_curve", "validation_fold",
+           "validation_record", "validation_views"]
 
 
 def evaluations_since_best(curve: list[dict[str, float]], keys: list[str]) -> int:
@@ -168,6 +168,15 @@ def held_out_fold_scores(curves: list[list[dict[str, Any]]], tasks, data: AnySho
     ``gzsl_cal_h_held_out``). Folds that never reached the chosen epoch (early stopping) are
     left out. Empty with fewer than two folds.
     """
+    values = held_out_fold_values(curves, tasks, data, calibrated)
+    return {k: float(np.mean(v)) for k, v in values.items()}
+
+
+def held_out_fold_values(curves: list[list[dict[str, Any]]], tasks, data: AnyShotData,
+                         calibrated: bool) -> dict[str, list[float]]:
+    """The per-fold values behind :func:`held_out_fold_scores`: for each task's selection
+    metric (named ``<metric>_held_out``), fold f's score of the choices made on the other folds,
+    in fold order (a fold that never reached the chosen epoch is left out)."""
     if len(curves) < 2:
         return {}
     tasks = as_tasks(data, tasks)
@@ -194,7 +203,7 @@ def held_out_fold_scores(curves: list[list[dict[str, Any]]], tasks, data: AnySho
             else:
                 value = row[named(key)]
             scores.setdefault(held_out(key), []).append(float(value))
-    return {k: float(np.mean(v)) for k, v in scores.items()}
+    return scores
 
 
 def matched_steps(config: Any, iterative: bool, views: list[AnyShotData]) -> int | None:

@@ -20,6 +20,7 @@ machinery is :mod:`anyshot.protocols.folds`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,17 +38,43 @@ from anyshot.protocols.folds import (
 )
 from anyshot.protocols.schedule import Evaluations, Progress, epochs_of, train
 
-__all__ = ["Honest"]
+__all__ = ["Honest", "Selection"]
+
+
+@dataclass
+class Selection:
+    """What the validation folds chose for one method and seed.
+
+    Attributes:
+        views: the validation problems (folds).
+        curves: each fold's evaluation rows (one row, epoch 0, for a method without epochs).
+        curve: the fold-mean curve the choices were made on.
+        selected: task kind -> chosen epoch (empty for a method without epochs).
+        validation: the fold-mean scores at the choices, the chosen gamma and GZSL classifier,
+            and the held-out-fold scores (:func:`~anyshot.protocols.folds.held_out_fold_scores`).
+        overrides: method parameters of the final model (the chosen GZSL classifier; the
+            epoch length matched to the folds').
+        gamma: the calibration gamma chosen, or ``None``.
+    """
+
+    views: list[AnyShotData]
+    curves: list[list[dict[str, Any]]]
+    curve: list[dict[str, Any]]
+    selected: dict[str, int]
+    validation: dict[str, Any]
+    overrides: dict[str, Any]
+    gamma: float | None
 
 
 class Honest(Protocol):
     name = "honest"
 
-    def run(self, build: MethodFactory, data: AnyShotData, seed: int, *,
-            progress: Progress | None = None, save_dir: Path | None = None) -> RunResult:
+    def select(self, build: MethodFactory, data: AnyShotData, seed: int, *,
+               progress: Progress | None = None, save_dir: Path | None = None) -> Selection:
+        """Train one model per validation fold of ``data``'s training classes and make every
+        choice on the fold means; the test sets of ``data`` are not read."""
         ev = self.settings
-        tasks = self.tasks(data)
-        calibrated = self.calibrated(tasks)
+        calibrated = self.calibrated(self.tasks(data))
         method = build()
         views = validation_views(data, ev.validation, seed)
         curves = [self._validation_curve(method if fold == 0 else build(), view, fold, seed,
@@ -60,7 +87,6 @@ class Honest(Protocol):
         validation.update(held_out_fold_scores(curves, view_tasks, views[0], calibrated))
         gz = Task.of(data, "gzsl")
         gamma = validation.get(gz.key("gamma")) if calibrated else None
-        # Fresh model, full training split, test read once per task at its selected epoch.
         overrides: dict[str, Any] = {}
         if gz.key("classifier") in validation:  # the listed GZSL classifier validation chose
             overrides["gzsl_final_classifier"] = validation[gz.key("classifier")]
@@ -68,27 +94,35 @@ class Honest(Protocol):
             steps = matched_steps(method.config, method.iterative, views)
             if steps is not None:
                 overrides["steps_per_epoch"] = steps
-        final = build(**overrides)
+        return Selection(views, curves, curve, best if method.iterative else {}, validation,
+                         overrides, gamma)
+
+    def run(self, build: MethodFactory, data: AnyShotData, seed: int, *,
+            progress: Progress | None = None, save_dir: Path | None = None) -> RunResult:
+        tasks = self.tasks(data)
+        chosen = self.select(build, data, seed, progress=progress, save_dir=save_dir)
+        # Fresh model, full training split, test read once per task at its selected epoch.
+        final = build(**chosen.overrides)
         checkpoints = self.checkpoints(save_dir, "final")
         if not final.iterative:
             epochs = epochs_of(final)
             train(final, data, epochs=epochs or None, progress=progress, stage=f"seed {seed}",
                   checkpoints=checkpoints)
-            rows = [Evaluations(tasks, gamma=gamma).run(final, data, 0, tasks)]
+            rows = [Evaluations(tasks, gamma=chosen.gamma).run(final, data, 0, tasks)]
             save_models(final, save_dir, tasks)
-            selected: dict[str, int] = {}
         else:
-            selected = best
             at: dict[int, tuple[Task, ...]] = {}
             for task in tasks:
-                at[selected[task.kind]] = at.get(selected[task.kind], ()) + (task,)
-            rows = train(final, data, epochs=max(selected.values()),
+                epoch = chosen.selected[task.kind]
+                at[epoch] = at.get(epoch, ()) + (task,)
+            rows = train(final, data, epochs=max(chosen.selected.values()),
                          evaluations=Evaluations(
-                             tasks, at=at, gamma=gamma,
+                             tasks, at=at, gamma=chosen.gamma,
                              after=lambda _epoch, due: save_models(final, save_dir, due)),
                          checkpoints=checkpoints, progress=progress, stage=f"seed {seed} final")
         metrics = {k: v for row in rows for k, v in row.items() if k != "epoch"}
-        return self.result(build, data, seed, final, metrics, selected, validation)
+        return self.result(build, data, seed, final, metrics, chosen.selected,
+                           chosen.validation)
 
     def _validation_curve(self, model, view: AnyShotData, fold: int, seed: int,
                           calibrated: bool, progress: Progress | None,
