@@ -24,8 +24,12 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+import torch
 
-__all__ = ["GAMMA_GRID", "CalibrationCurve", "calibrated_predict", "h_curve", "log_softmax"]
+from anyshot.evaluation.final_classifier import Classifier
+
+__all__ = ["GAMMA_GRID", "CalibratedClassifier", "CalibrationCurve", "calibrated_predict",
+           "h_curve", "log_softmax"]
 
 GAMMA_GRID: np.ndarray = np.concatenate([[0.0], np.geomspace(1e-2, 1e4, 49)])
 """The gammas searched on validation: 0 (no calibration) and 49 log-spaced values from 0.01 to
@@ -146,3 +150,27 @@ def h_curve(log_post_unseen: np.ndarray, y_unseen: np.ndarray, log_post_seen: np
     total = u + s
     h = np.where(total > 0, 2.0 * u * s / np.where(total > 0, total, 1.0), 0.0)
     return CalibrationCurve(gammas, u, s, h)
+
+
+class CalibratedClassifier(Classifier):
+    """Calibrated stacking applied to a classifier: scores ``log_softmax(s(x)) - gamma * [c in
+    S]``, so ``predict`` is :func:`calibrated_predict` at ``gamma`` and ``predict_proba`` (their
+    softmax) sums to 1 over the candidates.
+
+    Args:
+        inner: the classifier over all candidates (seen and unseen).
+        seen_mask: (K,) bool, True for the seen candidates S.
+        gamma: the calibration gamma (chosen on validation).
+    """
+
+    def __init__(self, inner: Classifier, seen_mask: np.ndarray, gamma: float) -> None:
+        self.inner = inner
+        self.candidates = inner.candidates
+        self.seen_mask = np.asarray(seen_mask, dtype=bool)
+        self.gamma = float(gamma)
+
+    def scores(self, X: np.ndarray) -> np.ndarray:
+        return log_softmax(self.inner.scores(X)) - self.gamma * self.seen_mask[None, :]
+
+    def state_tensors(self) -> dict[str, torch.Tensor]:
+        return self.inner.state_tensors()

@@ -1,0 +1,170 @@
+"""``method="auto"``: the estimator's choice of method, made on validation folds of the user's
+own training classes.
+
+    for each candidate (cheap ones first, within ``max_time``):
+        Honest.select on k folds (seen classes held out to play unseen)   # epochs, gamma, ...
+        per-fold held-out score s_c,f: every choice made on the other folds, scored on fold f
+    default d = the first candidate (the factorised Gaussian, best on average on real data)
+    a challenger c replaces d only where validation clearly disagrees, on the same folds:
+        mean_f (s_c,f - s_d,f) > margin * se_f(s_c,f - s_d,f)  and  > min_gain
+    the candidate with the largest such gain is refitted on all training data.
+
+Held-out scores compare methods with and without epochs fairly (the epoch of a GAN is not
+chosen on the fold that scores it). The rule is a guard against noise: with a handful of folds
+an argmax over candidates picks a worse method about as often as a better one, so the default
+stands unless the paired difference is several standard errors wide. The closed-form
+candidates are cheap, so they are compared on more folds than the generative ones; a challenger
+is compared with the default on the folds both have.
+
+The score is the ZSL accuracy of the held-out classes (``generalized=False``) or the calibrated
+GZSL H (``generalized=True``).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from anyshot.data.dataset import AnyShotData
+from anyshot.errors import AnyShotError
+from anyshot.evaluation.task import Task, held_out
+from anyshot.protocols.base import MethodFactory
+from anyshot.protocols.folds import held_out_fold_values
+from anyshot.protocols.honest import Honest, Selection
+from anyshot.protocols.settings import EvaluationConfig, ValidationConfig
+
+__all__ = ["AUTO_CANDIDATES", "CandidateResult", "auto_select", "choose", "validation_settings"]
+
+#: (name, preset) of the candidates of ``method="auto"``, cheap ones first; the first is the
+#: default that a challenger must clearly beat.
+AUTO_CANDIDATES: tuple[tuple[str, str], ...] = (
+    ("factorised-gaussian", "factorised-gaussian/tabular"),
+    ("dap", "dap/tabular"),
+    ("attribute-regression", "attribute-regression/tabular"),
+    ("clswgan", "clswgan/tabular"),
+    ("srwgan", "srwgan/tabular"),
+)
+
+
+class OutOfTime(AnyShotError):
+    """A candidate's validation ran past the time budget."""
+
+
+@dataclass
+class CandidateResult:
+    """One candidate's validation: its held-out score per fold and what it chose.
+
+    ``status``: ``chosen``, ``validated``, ``skipped: ...`` or ``stopped: ...``."""
+
+    name: str
+    factory: MethodFactory | None
+    status: str = "validated"
+    per_fold: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+    selection: Selection | None = None
+    reason: str = ""
+
+    @property
+    def score(self) -> float:
+        return float(np.mean(self.per_fold)) if self.per_fold else float("nan")
+
+    @property
+    def spread(self) -> float:
+        return float(np.std(self.per_fold, ddof=1)) if len(self.per_fold) > 1 else 0.0
+
+    def row(self) -> dict[str, Any]:
+        """The candidate's line of ``selection_``."""
+        return {"method": self.name, "score": self.score, "spread": self.spread,
+                "folds": len(self.per_fold), "seconds": round(self.seconds, 2),
+                "status": self.status, "reason": self.reason}
+
+
+def validation_settings(folds: int, generalized: bool, calibration: bool, eval_every: int,
+                        unseen_fraction: float) -> EvaluationConfig:
+    """The honest protocol's settings for the estimator's folds."""
+    return EvaluationConfig(
+        protocol="honest", tasks=["zsl", "gzsl"] if generalized else ["zsl"],
+        eval_every=eval_every, calibration=bool(calibration and generalized),
+        validation=ValidationConfig(unseen_fraction=unseen_fraction, folds=folds))
+
+
+def score_key(view: AnyShotData, generalized: bool, calibrated: bool) -> str:
+    """The held-out score that ranks candidates."""
+    task = Task.of(view, "gzsl" if generalized else "zsl")
+    return held_out(task.selection_metric(calibrated))
+
+
+def auto_select(data: AnyShotData, candidates: list[tuple[str, MethodFactory, int]], *,
+                seed: int, generalized: bool, calibration: bool, unseen_fraction: float,
+                max_time: float | None, margin: float = 2.0, min_gain: float = 0.01,
+                eval_every: Callable[[MethodFactory], int] = lambda f: 1
+                ) -> tuple[list[CandidateResult], int]:
+    """Validate ``candidates`` ((name, factory, folds), default first) on ``data``'s folds and
+    choose one (:func:`choose`); returns every candidate's result and the chosen index."""
+    start = time.perf_counter()
+    results: list[CandidateResult] = []
+    for name, factory, folds in candidates:
+        elapsed = time.perf_counter() - start
+        if max_time is not None and results and elapsed >= max_time:
+            results.append(CandidateResult(name, factory, status="skipped: time budget",
+                                           reason=f"{elapsed:.0f} s of max_time={max_time:g} "
+                                                  "spent before it"))
+            continue
+        settings = validation_settings(folds, generalized, calibration, eval_every(factory),
+                                       unseen_fraction)
+        t0 = time.perf_counter()
+
+        def budget(_stage: str, _done: int, _total: int, t0: float = start) -> None:
+            if max_time is not None and results and time.perf_counter() - t0 > max_time:
+                raise OutOfTime("time budget")
+
+        try:
+            selection = Honest(settings).select(factory, data, seed, progress=budget)
+        except OutOfTime:
+            results.append(CandidateResult(name, factory, status="stopped: time budget",
+                                           seconds=time.perf_counter() - t0,
+                                           reason=f"max_time={max_time:g} s reached"))
+            continue
+        calibrated = settings.calibration
+        key = score_key(selection.views[0], generalized, calibrated)
+        values = held_out_fold_values(selection.curves, settings.tasks, selection.views[0],
+                                      calibrated).get(key, [])
+        results.append(CandidateResult(name, factory, per_fold=values,
+                                       seconds=time.perf_counter() - t0, selection=selection))
+    chosen = choose(results, margin, min_gain)
+    return results, chosen
+
+
+def choose(results: list[CandidateResult], margin: float = 2.0, min_gain: float = 0.01) -> int:
+    """The index of the chosen candidate: the default (the first) unless a validated challenger
+    beats it on the folds both have by more than ``margin`` standard errors of the paired
+    difference and by more than ``min_gain``; then the challenger with the largest gain. Marks
+    every result's status and reason."""
+    default = results[0]
+    if not default.per_fold:
+        raise AnyShotError("the default candidate has no validation score (too few seen classes "
+                           "for two validation folds?); name a method instead of 'auto'.")
+    best, best_gain = 0, 0.0
+    for i, res in enumerate(results[1:], start=1):
+        if not res.per_fold:
+            continue
+        n = min(len(res.per_fold), len(default.per_fold))
+        diff = np.asarray(res.per_fold[:n]) - np.asarray(default.per_fold[:n])
+        gain = float(diff.mean())
+        se = float(diff.std(ddof=1) / np.sqrt(n)) if n > 1 else float("inf")
+        res.reason = (f"{gain * 100:+.1f} points against {default.name} on {n} folds "
+                      f"(s.e. {se * 100:.1f})")
+        if gain > margin * se and gain > min_gain and gain > best_gain:
+            best, best_gain = i, gain
+    for i, res in enumerate(results):
+        if i == best:
+            res.status = "chosen"
+            if i == 0:
+                res.reason = ("the default; no candidate beat it by "
+                              f"{margin:g} standard errors on the same folds")
+        elif res.status == "chosen":
+            res.status = "validated"
+    return best
