@@ -135,7 +135,7 @@ def test_fit_sizes_unset_parameters_and_keeps_given_and_preset_ones(problem):
     d, names, A = problem
     tv = d.trainval
     quick = {"epochs": 1, "pretrain": {"epochs": 1}, "classifier": {"epochs": 1}}
-    est = AnyShotClassifier(method_params={**quick, "hidden": 48}).fit(
+    est = AnyShotClassifier(method="clswgan", method_params={**quick, "hidden": 48}).fit(
         d.X[tv], names[d.y[tv]], class_attributes=A)
     cfg = est.method_.config
     # n = 2400 rows, d = 64, m = 16: width 2^ceil(log2(320)) = 512, batch 2^round(log2(60)) = 64
@@ -146,5 +146,8 @@ def test_fit_sizes_unset_parameters_and_keeps_given_and_preset_ones(problem):
         d.X[tv], names[d.y[tv]], class_attributes=A)
     assert preset.method_.config.hidden == 256 and preset.method_.config.batch_size == 128
     with pytest.raises(Exception, match="method_params.epochs is -1"):
-        AnyShotClassifier(method_params={"epochs": -1}).fit(d.X[tv], names[d.y[tv]],
-                                                            class_attributes=A)
+        AnyShotClassifier(method="clswgan", method_params={"epochs": -1}).fit(
+            d.X[tv], names[d.y[tv]], class_attributes=A)
+    with pytest.raises(DataError, match="name it"):
+        AnyShotClassifier(method_params={"epochs": 1}).fit(d.X[tv], names[d.y[tv]],
+                                                           class_attributes=A)

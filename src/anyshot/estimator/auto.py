@@ -144,6 +144,9 @@ def choose(results: list[CandidateResult], margin: float = 2.0, min_gain: float 
     difference and by more than ``min_gain``; then the challenger with the largest gain. Marks
     every result's status and reason."""
     default = results[0]
+    if len(results) == 1:
+        default.status, default.reason = "chosen", "the only candidate"
+        return 0
     if not default.per_fold:
         raise AnyShotError("the default candidate has no validation score (too few seen classes "
                            "for two validation folds?); name a method instead of 'auto'.")

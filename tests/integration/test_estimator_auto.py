@@ -1,0 +1,110 @@
+"""The default estimator (method="auto") on a plain table: honest choices made on validation
+folds of the user's own classes, calibrated generalized prediction, the selection table."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from anyshot import AnyShotClassifier
+from anyshot.errors import DataError
+from anyshot.estimator.auto import CandidateResult, choose
+
+
+def plain_table():
+    """6 classes described by 4 binary attributes, 8 numeric features; classes e and f have no
+    training rows (a logistic regression gets ~97% on the seen classes)."""
+    rng = np.random.default_rng(100)
+    A = pd.DataFrame([[1, 0, 1, 0], [0, 1, 1, 0], [1, 1, 0, 0], [0, 0, 1, 1], [1, 0, 0, 1],
+                      [0, 1, 0, 1]], index=list("abcdef"), columns=["p", "q", "r", "s"])
+    W = rng.normal(size=(4, 8)) * 2.0
+    cols = [f"f{i}" for i in range(8)]
+
+    def rows(classes):
+        X = np.vstack([A.loc[c].to_numpy() @ W + rng.normal(size=(100, 8)) for c in classes])
+        return pd.DataFrame(X, columns=cols), np.repeat(list(classes), 100)
+
+    Xtr, ytr = rows("abcd")
+    Xte, yte = rows("abcdef")
+    return Xtr, ytr, Xte, yte, A
+
+
+def per_class(y, pred, classes):
+    return float(np.mean([np.mean(pred[y == c] == c) for c in classes]))
+
+
+@pytest.fixture(scope="module")
+def table():
+    return plain_table()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_default_estimator_predicts_seen_and_unseen_classes(table, seed):
+    Xtr, ytr, Xte, yte, A = table
+    clf = AnyShotClassifier(random_state=seed).fit(Xtr, ytr, class_attributes=A)
+    pred = clf.predict(Xte)
+    assert per_class(yte, pred, "abcd") > 0.6  # GZSL seen accuracy
+    assert per_class(yte, pred, "ef") > 0.6  # GZSL unseen accuracy (chance among 6: 0.17)
+    table_ = clf.selection_table
+    assert list(table_["method"]) == ["factorised-gaussian", "dap", "attribute-regression",
+                                      "clswgan", "srwgan"]
+    assert (table_["status"] == "chosen").sum() == 1
+    assert clf.gamma_ is not None and clf.gamma_ >= 0  # calibrated, gamma chosen on the folds
+    proba = clf.predict_proba(Xte)
+    assert proba.shape == (len(Xte), 6) and np.allclose(proba.sum(1), 1.0)
+    assert np.array_equal(clf.classes_[proba.argmax(1)], pred)
+
+
+def test_a_time_budget_skips_or_stops_expensive_candidates_and_says_so(table):
+    Xtr, ytr, _, _, A = table
+    clf = AnyShotClassifier(max_time=0.5).fit(Xtr, ytr, class_attributes=A)
+    status = dict(zip(clf.selection_table["method"], clf.selection_table["status"]))
+    assert status["factorised-gaussian"] == "chosen"
+    assert status["srwgan"] in ("skipped: time budget", "stopped: time budget")
+
+
+def test_the_default_stands_unless_a_challenger_clearly_beats_it():
+    default = CandidateResult("fg", None, per_fold=[0.50, 0.60, 0.55, 0.52])
+    noisy = CandidateResult("gan", None, per_fold=[0.70, 0.50, 0.60, 0.50])  # +0.03, s.e. 0.04
+    clear = CandidateResult("dap", None, per_fold=[0.60, 0.70, 0.66, 0.61])  # +0.10, s.e. 0.004
+    assert choose([default, noisy]) == 0 and default.status == "chosen"
+    assert choose([default, noisy, clear]) == 2
+    assert clear.status == "chosen" and default.status == "validated"
+    assert "+10.0 points" in clear.reason
+
+
+def test_dataframe_columns_are_matched_by_name(table):
+    Xtr, ytr, Xte, _, A = table
+    clf = AnyShotClassifier(method="factorised-gaussian").fit(Xtr, ytr, class_attributes=A)
+    assert list(clf.feature_names_in_) == list(Xtr.columns) and clf.n_features_in_ == 8
+    shuffled = Xte[list(reversed(Xte.columns))]
+    assert np.array_equal(clf.predict(shuffled), clf.predict(Xte))
+    with pytest.raises(DataError, match=r"missing \['f7'\]"):
+        clf.predict(Xte.drop(columns=["f7"]))
+    with pytest.raises(DataError, match=r"unknown \['g0'\]"):
+        clf.predict(Xte.rename(columns={"f0": "g0"}))
+
+
+def test_calibration_and_choices_survive_save_and_load(table, tmp_path):
+    Xtr, ytr, Xte, _, A = table
+    clf = AnyShotClassifier(method="factorised-gaussian").fit(Xtr, ytr, class_attributes=A)
+    clf.save(tmp_path / "m")
+    again = AnyShotClassifier.load(tmp_path / "m")
+    assert again.gamma_ == clf.gamma_ and again.selection_ == clf.selection_
+    assert np.array_equal(again.predict(Xte), clf.predict(Xte))
+    assert np.allclose(again.predict_proba(Xte), clf.predict_proba(Xte))
+    plain = AnyShotClassifier(method="factorised-gaussian", calibration=False).fit(
+        Xtr, ytr, class_attributes=A)
+    assert plain.gamma_ is None
+
+
+def test_a_fit_that_validation_calls_poor_warns():
+    rng = np.random.default_rng(0)
+    A = pd.DataFrame(np.eye(6)[:, :5] + np.eye(6, k=1)[:, :5], index=list("abcdef"))
+    X = rng.normal(size=(400, 5))  # features that carry no class information
+    y = np.repeat(list("abcd"), 100)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        AnyShotClassifier(method="factorised-gaussian").fit(X, y, class_attributes=A)
+    assert any("validation says this fit is poor" in str(w.message) for w in caught)
