@@ -28,8 +28,11 @@ from typing import Iterator
 import numpy as np
 import torch
 
-import anyshot.methods.srwgan as srwgan_module
+import anyshot.methods.srwgan_terms as srwgan_terms
+import anyshot.objectives.bias_elimination as bias_elimination
+import anyshot.objectives.class_mean_classification as class_mean_classification
 from anyshot.methods.srwgan import SRWGAN, RefinementBatch
+from anyshot.methods.srwgan_terms import MeanPrototypes
 from anyshot.utils import stream_generator
 
 __all__ = ["LoopSRWGAN", "loop_class_means", "loop_mean_prototype_distance",
@@ -82,20 +85,24 @@ def loop_mean_prototype_distance(samples: torch.Tensor, prototypes: torch.Tensor
                                            prototypes)
 
 
+# Where SRWGAN's terms look its vectorized helpers up: (module, name) -> loop version.
+_LOOPS = {(srwgan_terms, "class_means"): loop_class_means,
+          (class_mean_classification, "class_means"): loop_class_means,
+          (bias_elimination, "nearest_prototype_distance"): loop_nearest_prototype_distance,
+          (bias_elimination, "mean_prototype_distance"): loop_mean_prototype_distance}
+
+
 @contextlib.contextmanager
 def _loop_helpers() -> Iterator[None]:
     """Swap SRWGAN's vectorized helpers for the loop versions while the block runs."""
-    names = {"class_means": loop_class_means,
-             "nearest_prototype_distance": loop_nearest_prototype_distance,
-             "mean_prototype_distance": loop_mean_prototype_distance}
-    saved = {k: getattr(srwgan_module, k) for k in names}
+    saved = {(module, name): getattr(module, name) for module, name in _LOOPS}
     try:
-        for k, fn in names.items():
-            setattr(srwgan_module, k, fn)
+        for (module, name), fn in _LOOPS.items():
+            setattr(module, name, fn)
         yield
     finally:
-        for k, fn in saved.items():
-            setattr(srwgan_module, k, fn)
+        for (module, name), fn in saved.items():
+            setattr(module, name, fn)
 
 
 def _looped(term):
@@ -104,6 +111,19 @@ def _looped(term):
         with _loop_helpers():
             return term(step)
     return run
+
+
+class _RebuiltAttributes(MeanPrototypes):
+    """The class-mean prototype term with its attribute matrix rebuilt by ``rebuild`` per call."""
+
+    def __init__(self, term: MeanPrototypes, rebuild) -> None:
+        super().__init__(term.generator, term.attributes, term.per_class, term.prototypes,
+                         term.rng, term.weight)
+        self.rebuild = rebuild
+
+    def __call__(self, step):
+        self.attributes = self.rebuild()
+        return super().__call__(step)
 
 
 class LoopSRWGAN(SRWGAN):
@@ -126,18 +146,18 @@ class LoopSRWGAN(SRWGAN):
         pass
 
     def sample_batch(self) -> RefinementBatch:
-        B, dev, rng = self.config.batch_size, self.device, self.rng_
-        n_cls = self.sampled_classes_.numel()
+        B, dev, rng, sampler = self.config.batch_size, self.device, self.rng_, self.sampler_
+        n_cls = sampler.classes.numel()
         slots = torch.cat([torch.randperm(n_cls, generator=rng, device=dev)
                            for _ in range(-(-B // n_cls))])[:B]
-        pick = self.sampled_classes_[slots]
+        pick = sampler.classes[slots]
         idx = torch.empty(B, dtype=torch.int64, device=dev)
-        for c in range(self.counts_.numel()):  # class by class
+        for c in range(sampler.counts.numel()):  # class by class
             where = torch.nonzero(pick == c).squeeze(1)
             if where.numel():
-                offset = torch.randint(int(self.counts_[c]), (where.numel(),), generator=rng,
+                offset = torch.randint(int(sampler.counts[c]), (where.numel(),), generator=rng,
                                        device=dev)
-                idx[where] = self.order_[self.starts_[c] + offset]
+                idx[where] = sampler.order[sampler.starts[c] + offset]
         y = self.y_train_[idx]
         n_unseen = self.unseen_classes_.numel()
         if n_unseen:
@@ -151,9 +171,12 @@ class LoopSRWGAN(SRWGAN):
         with _loop_helpers():
             return super().generate_for_training(batch, epoch)
 
-    def _build(self, feature_dim: int, attr_dim: int) -> None:
-        super()._build(feature_dim, attr_dim)
-        self.generator_terms_ = tuple(_looped(term) for term in self.generator_terms_)
+    def _set_terms(self) -> None:
+        super()._set_terms()
+        self.generator_terms_ = tuple(
+            _looped(_RebuiltAttributes(term, lambda: self.seen_attr_rep_)
+                    if isinstance(term, MeanPrototypes) else term)
+            for term in self.generator_terms_)
 
     @torch.no_grad()
     def synthesize(self, classes, n_per_class, *, seed=None):

@@ -61,6 +61,9 @@ def test_loop_srwgan_trains_and_synthesizes_per_class(ref):
     assert set(batch.y.tolist()) == set(np.unique(data.y[tv]).tolist())
     X, y = m.synthesize(data.unseen, 5)
     assert X.shape == (10, 16) and y.tolist() == np.repeat(data.unseen, 5).tolist()
-    # The swapped-in loop helpers are put back afterwards.
-    import anyshot.methods.srwgan as srwgan_module
-    assert srwgan_module.class_means is class_means
+    # The swapped-in loop helpers are put back afterwards, wherever SRWGAN looks them up.
+    vectorized = {"class_means": class_means,
+                  "nearest_prototype_distance": nearest_prototype_distance,
+                  "mean_prototype_distance": mean_prototype_distance}
+    for module, name in ref._LOOPS:
+        assert getattr(module, name) is vectorized[name]

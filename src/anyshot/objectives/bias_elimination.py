@@ -15,7 +15,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-__all__ = ["kmeans_prototypes", "mean_prototype_distance", "nearest_prototype_distance"]
+__all__ = ["kmeans_prototypes", "mean_prototype_distance", "mean_prototype_loss",
+           "nearest_prototype_distance", "sample_prototype_loss"]
 
 
 def _batched_sq_dist(Xp: torch.Tensor, x_sq: torch.Tensor, centres: torch.Tensor) -> torch.Tensor:
@@ -83,3 +84,16 @@ def mean_prototype_distance(samples: torch.Tensor, prototypes: torch.Tensor) -> 
     min_j ||mean_s samples[c, s] - P_{c, j}||^2 per class (C,)."""
     classes = torch.arange(samples.shape[0], device=samples.device)
     return nearest_prototype_distance(samples.mean(dim=1), classes, prototypes)
+
+
+def sample_prototype_loss(x: torch.Tensor, y: torch.Tensor, prototypes: torch.Tensor
+                          ) -> torch.Tensor:
+    """L_1 proto (unweighted) = mean_i min_j ||x_i - P_{y_i, j}||^2 of fakes x (B, d) of local
+    classes y (B,), prototypes (C, n, d): a scalar."""
+    return nearest_prototype_distance(x, y, prototypes).mean()
+
+
+def mean_prototype_loss(samples: torch.Tensor, prototypes: torch.Tensor) -> torch.Tensor:
+    """L_2 proto (unweighted) = mean_c min_j ||mean_s samples[c, s] - P_{c, j}||^2 of samples
+    (C, k, d) generated for every class (rows in prototype order): a scalar."""
+    return mean_prototype_distance(samples, prototypes).mean()

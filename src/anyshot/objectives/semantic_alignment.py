@@ -7,7 +7,11 @@ seen labels and over a batch of unseen-class attributes. The terms are
     bilinear scores    S(X, Zbar) = X W Zbar^T                      W (d x k) learnable
     mean entropy       H = mean_i -sum_c p_ic log p_ic,  p_i = softmax(S_i)
 
-(the paper's compatibility losses SBC/UBC and the structure loss CBC).
+and from them the paper's compatibility losses SBC / UBC and its structure loss CBC:
+
+    SBC   CE(S_1(x_real, Zbar_1^s), y)                 seen features know their class (head 1)
+    H     H(S(X, Zbar)): UBC = H(S_1(x_fake^u, Zbar_1^u)), and head 2's H(S_2(x_real, Zbar_2^s))
+    CBC   sum_k MSE(Gram(Zbar_k^s), Gram(Zbar_k^u))     over the heads k
 """
 
 from __future__ import annotations
@@ -19,11 +23,14 @@ from torch import nn
 __all__ = [
     "BilinearCompatibility",
     "class_means",
+    "compatibility_cross_entropy",
+    "compatibility_entropy",
     "gram",
     "gram_alignment_loss",
     "mask_absent",
     "mean_entropy",
     "present_classes",
+    "structure_alignment_loss",
 ]
 
 
@@ -49,6 +56,13 @@ def gram_alignment_loss(Z_seen: torch.Tensor, Z_unseen: torch.Tensor) -> torch.T
     return F.mse_loss(gram(Z_seen), gram(Z_unseen))
 
 
+def structure_alignment_loss(seen_codes: list[torch.Tensor], unseen_codes: list[torch.Tensor]
+                             ) -> torch.Tensor:
+    """CBC = sum_k MSE(Gram(Zbar_k^s), Gram(Zbar_k^u)) over the heads' class-mean codes
+    Zbar_k^s (C_s, k) and Zbar_k^u (C_u, k), in head order: a scalar."""
+    return sum(gram_alignment_loss(s, u) for s, u in zip(seen_codes, unseen_codes))
+
+
 def present_classes(labels: torch.Tensor, n_classes: int) -> torch.Tensor:
     """(n_classes,) bool: which of 0..n_classes-1 occur in labels (n,). Unlike ``bincount`` it
     needs no look at the labels' maximum, so it never waits for the device."""
@@ -66,6 +80,19 @@ def mean_entropy(logits: torch.Tensor) -> torch.Tensor:
     """Mean entropy of softmax(logits) over rows: logits (n, C) finite -> scalar."""
     logp = F.log_softmax(logits, dim=1)
     return -(logp.exp() * logp).sum(dim=1).mean()
+
+
+def compatibility_cross_entropy(scores: torch.Tensor, labels: torch.Tensor,
+                                present: torch.Tensor) -> torch.Tensor:
+    """SBC = CE(S(X, Zbar), y): compatibility scores (n, C) of features with the class-mean
+    codes, their classes ``labels`` (n,), ``present`` (C,) bool (absent columns masked)."""
+    return F.cross_entropy(mask_absent(scores, present), labels)
+
+
+def compatibility_entropy(scores: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
+    """H(softmax S(X, Zbar)), the mean entropy of compatibility scores (n, C) over the classes
+    marked ``present`` (C,) bool (UBC on unseen fakes; head 2's term on real features)."""
+    return mean_entropy(mask_absent(scores, present))
 
 
 class BilinearCompatibility(nn.Module):
