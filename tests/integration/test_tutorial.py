@@ -1,4 +1,4 @@
-"""The README tutorial runs as written: the Python block and the CLI block."""
+"""The tutorial (docs/tutorial.md) runs as written: the Python block and the CLI block."""
 
 import re
 import shlex
@@ -11,13 +11,13 @@ from typer.testing import CliRunner
 from anyshot.cli import app
 from anyshot.data.synthetic import write_example_files
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+TUTORIAL = Path(__file__).resolve().parents[2] / "docs" / "tutorial.md"
 
 
 def _block(tag: str) -> str:
-    text = README.read_text()
+    text = TUTORIAL.read_text()
     m = re.search(rf"<!-- {tag} -->\s*```\w+\n(.*?)```\s*<!-- /{tag} -->", text, re.S)
-    assert m, f"README has no {tag} block"
+    assert m, f"docs/tutorial.md has no {tag} block"
     return m.group(1)
 
 
@@ -27,7 +27,7 @@ def test_python_tutorial_is_short_and_predicts_unseen_classes(tmp_path, monkeypa
     monkeypatch.chdir(tmp_path)
     write_example_files(tmp_path / "my_data")
     scope: dict = {}
-    exec(compile(code, "README tutorial", "exec"), scope)
+    exec(compile(code, "docs/tutorial.md", "exec"), scope)
     pred = np.asarray(scope["predictions"])
     truth = pd.read_csv(tmp_path / "my_data" / "new_labels.csv")["label"].to_numpy()
     classes = pd.read_csv(tmp_path / "my_data" / "classes.csv")["class"]
