@@ -1,8 +1,8 @@
 """How much of a validation curve's peak survives choosing the epoch on other folds.
 
-    python benchmarks/tep_curve_selection.py \\
-        benchmarks/results/tep_clswgan_validation_2026-11-30_factorised-gaussian.txt \\
-        benchmarks/results/tep_clswgan_validation_2026-11-30_anchor1_holdout.txt ...
+    python benchmarks/tep_validation_curve.py --config factorised-gaussian/tep --seeds 0,1,2 >fg.txt
+    python benchmarks/tep_validation_curve.py --config clswgan/tep --seeds 0,1,2 >gan.txt
+    python benchmarks/tep_curve_selection.py fg.txt gan.txt ...
 
 Reads curves written by ``tep_validation_curve.py`` (one line per group and seed; a seed is a
 different validation fold). The first file is the reference (a closed-form method: one value per

@@ -18,14 +18,38 @@ import json
 import platform
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import yaml
 
-from anyshot.config import load_config
-from anyshot.evaluation.results import format_mean_std, summarize
+from anyshot.config import ExperimentConfig, load_config
+from anyshot.evaluation.results import RunResult, format_mean_std, summarize
 from anyshot.experiment import run_experiment
 
 GROUPS = ("A", "B", "C", "D", "E")
+
+
+def parse_overrides(sets: list[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` strings (YAML values) as a dict of config overrides."""
+    return {k: yaml.safe_load(v) for k, v in (s.split("=", 1) for s in sets)}
+
+
+def group_config(config: str, group: str, seeds: list[int],
+                 overrides: dict[str, Any] | None = None) -> ExperimentConfig:
+    """The config this script runs for one TEP group: the preset or file, the overrides, the
+    group and the seeds; device ``cpu`` unless the overrides name one."""
+    overrides = dict(overrides or {})
+    return load_config(config, {**overrides, "data.params.group": group,
+                                "evaluation.seeds": list(seeds),
+                                "device": overrides.get("device", "cpu")})
+
+
+def record(group: str, result: RunResult) -> dict[str, Any]:
+    """The JSON line written to ``--out`` for one run: its group and its result, without the
+    per-epoch history and the config."""
+    rec = {k: v for k, v in result.to_dict().items() if k not in ("history", "config")}
+    return {"group": group, **rec}
 
 
 def main() -> None:
@@ -38,24 +62,18 @@ def main() -> None:
                     help="KEY=VALUE config override (YAML value)")
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
-    import yaml
-
-    overrides = {k: yaml.safe_load(v) for k, v in (s.split("=", 1) for s in args.set)}
+    overrides = parse_overrides(args.set)
     seeds = [int(s) for s in args.seeds.split(",")]
     rows = []
     per_group_means = {}
     t0 = time.perf_counter()
     for g in args.groups.split(","):
-        cfg = load_config(args.config, {**overrides, "data.params.group": g,
-                                         "evaluation.seeds": seeds,
-                                         "device": overrides.get("device", "cpu")})
-        results = run_experiment(cfg)
+        results = run_experiment(group_config(args.config, g, seeds, overrides))
         if args.out:
             args.out.parent.mkdir(parents=True, exist_ok=True)
             with args.out.open("a") as fh:
                 for r in results:
-                    rec = {k: v for k, v in r.to_dict().items() if k not in ("history", "config")}
-                    fh.write(json.dumps({"group": g, **rec}) + "\n")
+                    fh.write(json.dumps(record(g, r)) + "\n")
         # Validation scores (fold means, chosen on held-out seen faults) beside the test ones.
         for r in results:
             r.metrics = {**r.metrics, **{f"val_{k}": v for k, v in r.validation.items()
