@@ -60,8 +60,10 @@ def test_a_time_budget_skips_or_stops_expensive_candidates_and_says_so(table):
     Xtr, ytr, _, _, A = table
     clf = AnyShotClassifier(max_time=0.5).fit(Xtr, ytr, class_attributes=A)
     status = dict(zip(clf.selection_table["method"], clf.selection_table["status"]))
-    assert status["factorised-gaussian"] == "chosen"
+    assert list(status.values()).count("chosen") == 1
     assert status["srwgan"] in ("skipped: time budget", "stopped: time budget")
+    chosen = next(m for m, s in status.items() if s == "chosen")
+    assert chosen in ("factorised-gaussian", "dap", "attribute-regression")  # validated in time
 
 
 def test_the_default_stands_unless_a_challenger_clearly_beats_it():

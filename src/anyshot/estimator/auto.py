@@ -36,7 +36,8 @@ from anyshot.protocols.folds import held_out_fold_values
 from anyshot.protocols.honest import Honest, Selection
 from anyshot.protocols.settings import EvaluationConfig, ValidationConfig
 
-__all__ = ["AUTO_CANDIDATES", "CandidateResult", "auto_select", "choose", "validation_settings"]
+__all__ = ["AUTO_CANDIDATES", "CandidateResult", "auto_select", "choose", "poor_fit_problems",
+           "validation_settings"]
 
 #: (name, preset) of the candidates of ``method="auto"``, cheap ones first; the first is the
 #: default that a challenger must clearly beat.
@@ -171,3 +172,22 @@ def choose(results: list[CandidateResult], margin: float = 2.0, min_gain: float 
         elif res.status == "chosen":
             res.status = "validated"
     return best
+
+
+def poor_fit_problems(selection: Selection, kind: str, calibrated: bool) -> list[str]:
+    """What the validation folds say is wrong with a fit: held-out ZSL near chance (within a
+    quarter of the way from chance to perfect), or GZSL seen or unseen accuracy under 10%."""
+    view = selection.views[0]
+    chance = 1.0 / max(view.unseen.size, 1)
+    zsl = selection.validation.get(Task.of(view, "zsl").selection_metric())
+    problems = []
+    if zsl is not None and view.unseen.size > 1 and zsl < chance + (1 - chance) / 4:
+        problems.append(f"ZSL accuracy on held-out seen classes {zsl * 100:.1f}% is near "
+                        f"chance ({chance * 100:.0f}%)")
+    if kind == "gzsl":
+        g = Task.of(view, "gzsl")
+        for part, label in (("u", "unseen"), ("s", "seen")):
+            value = selection.validation.get(g.key(f"cal_{part}" if calibrated else part))
+            if value is not None and value < 0.10:
+                problems.append(f"GZSL {label} accuracy on the folds is {value * 100:.1f}%")
+    return problems

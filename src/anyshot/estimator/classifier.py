@@ -51,11 +51,16 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from anyshot.data.attribute_table import attribute_table
 from anyshot.data.dataset import AnyShotData
 from anyshot.data.transforms import SCALINGS, scaling_statistics
 from anyshot.errors import DataError
-from anyshot.estimator.auto import AUTO_CANDIDATES, CandidateResult, auto_select
+from anyshot.estimator.auto import (
+    AUTO_CANDIDATES,
+    CandidateResult,
+    auto_select,
+    poor_fit_problems,
+)
+from anyshot.estimator.inputs import encode_problem
 from anyshot.estimator.persistence import load_estimator, save_estimator
 from anyshot.evaluation.calibration import CalibratedClassifier
 from anyshot.evaluation.final_classifier import Classifier
@@ -248,31 +253,8 @@ class AnyShotClassifier(ClassifierMixin, BaseEstimator):
         except ValueError as exc:
             raise DataError(str(exc)) from exc
         self._check_settings()
-        y_labels, y_idx_local = np.unique(y, return_inverse=True)
-        if class_attributes is None:
-            if unseen_classes:
-                raise DataError("unseen_classes need class_attributes to describe them.")
-            labels = list(y_labels)
-            A = np.eye(len(labels))
-        else:
-            labels, A = attribute_table(class_attributes, attribute_classes)
-        index = {label: i for i, label in enumerate(labels)}
-        missing = [l for l in y_labels.tolist() if l not in index]
-        if missing:
-            raise DataError(f"classes {missing[:10]} occur in y but have no row in "
-                            "class_attributes; add their attribute vectors.")
-        y_idx = np.array([index[l] for l in y_labels.tolist()], dtype=np.int64)[y_idx_local]
-        present = np.unique(y_idx)
-        if unseen_classes is None:
-            unseen = np.setdiff1d(np.arange(len(labels)), present)
-        else:
-            unknown = [l for l in unseen_classes if l not in index]
-            if unknown:
-                raise DataError(f"unseen_classes {unknown[:10]} are not in class_attributes.")
-            unseen = np.unique([index[l] for l in unseen_classes]).astype(np.int64)
-        seen = np.setdiff1d(present, unseen)
-        if seen.size == 0:
-            raise DataError("no seen class: y has samples only of classes listed as unseen.")
+        labels, A, y_idx, seen, unseen = encode_problem(y, class_attributes, unseen_classes,
+                                                        attribute_classes)
         # Standardise/scale with training statistics only.
         self.shift_, self.scale_ = scaling_statistics(X, self.scaling)
         Xs = self._scale(X)
@@ -334,7 +316,7 @@ class AnyShotClassifier(ClassifierMixin, BaseEstimator):
             overrides = sel.overrides
             final = chosen.factory(**overrides)
             epochs = sel.selected.get(kind) if final.iterative else None
-            self._warn_if_poor(chosen, sel, kind)
+            self._warn_if_poor(chosen, kind)
         fit(final, data, epochs=epochs)
         self.method_ = final
         task = Task.of(data, kind)
@@ -344,24 +326,8 @@ class AnyShotClassifier(ClassifierMixin, BaseEstimator):
         self.classifier_ = clf
         self._set_classes(task.candidates)
 
-    def _warn_if_poor(self, chosen: CandidateResult, sel, kind: str) -> None:
-        """Warn where validation says the fit is poor: held-out ZSL near chance, or GZSL seen or
-        unseen accuracy under 10% on the folds."""
-        view = sel.views[0]
-        chance = 1.0 / max(view.unseen.size, 1)
-        zsl = sel.validation.get(Task.of(view, "zsl").selection_metric())
-        problems = []
-        # "near chance": within a quarter of the way from chance to perfect
-        if zsl is not None and view.unseen.size > 1 and zsl < chance + (1 - chance) / 4:
-            problems.append(f"ZSL accuracy on held-out seen classes {zsl * 100:.1f}% is near "
-                            f"chance ({chance * 100:.0f}%)")
-        if kind == "gzsl":
-            g = Task.of(view, "gzsl")
-            cal = self.gamma_ is not None
-            for part, label in (("u", "unseen"), ("s", "seen")):
-                value = sel.validation.get(g.key(f"cal_{part}" if cal else part))
-                if value is not None and value < 0.10:
-                    problems.append(f"GZSL {label} accuracy on the folds is {value * 100:.1f}%")
+    def _warn_if_poor(self, chosen: CandidateResult, kind: str) -> None:
+        problems = poor_fit_problems(chosen.selection, kind, self.gamma_ is not None)
         if problems:
             warnings.warn(f"{chosen.name}: validation says this fit is poor: "
                           f"{'; '.join(problems)}. Try another method, more attributes that "
