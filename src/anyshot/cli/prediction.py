@@ -107,9 +107,9 @@ def predict(
     """Predict labels (unseen classes included): fit on labelled features + class attributes,
     or load a trained model with --model.
 
-    The output CSV has a ``prediction`` column (and with --proba one probability column per
+    The output CSV has a 'prediction' column (and with --proba one probability column per
     class). Classes of --classes without rows in --features are the unseen ones, unless --unseen
-    names them (the estimator's ``fit(X, y, class_attributes=..., unseen_classes=...)``)."""
+    names them, as AnyShotClassifier.fit(X, y, class_attributes=..., unseen_classes=...) does."""
     import numpy as np
     import pandas as pd
 
