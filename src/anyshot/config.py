@@ -38,6 +38,7 @@ __all__ = [
     "ValidationConfig",
     "load_config",
     "preset_path",
+    "preset_description",
     "list_presets",
 ]
 
@@ -176,11 +177,20 @@ def _check_types(obj: Any, where: str) -> None:
         "shots": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
         "shots_seed": lambda v: isinstance(v, int),
     }
+    # What each checked key accepts, for the message when it is given something else.
+    accepts = {"unseen_fraction": "a fraction in (0, 1), both ends excluded, e.g. 0.2",
+               "holdout_fraction": "a fraction in (0, 1), both ends excluded, e.g. 0.2",
+               "patience": "an integer >= 1 (or null: no early stopping)",
+               "checkpoint_every": "an integer >= 0 (0 = no checkpoints)",
+               "threads": "an integer >= 0 (0 = every core; null = automatic)",
+               "shots": "an integer >= 0 (or null)"}
     for f in fields(obj):
         check = simple.get(f.name)
         value = getattr(obj, f.name)
         if check is not None and value is not None and not check(value):
-            raise ConfigError(f"{where}.{f.name} has an invalid value {value!r}.")
+            what = accepts.get(f.name)
+            raise ConfigError(f"{where}.{f.name} has an invalid value {value!r}"
+                              + (f"; it must be {what}." if what else "."))
 
 
 def preset_path(name: str) -> Path:
@@ -196,6 +206,28 @@ def preset_path(name: str) -> Path:
 def list_presets() -> list[str]:
     return sorted(str(p.relative_to(PRESET_DIR).with_suffix(""))
                   for p in PRESET_DIR.rglob("*.yaml"))
+
+
+def preset_description(name: str, width: int = 100) -> str:
+    """One line describing a preset: the first sentence of the comment block at the top of its
+    YAML file, cut before its first colon when longer than ``width`` characters ("f-CLSWGAN
+    paper hyperparameters for CUB (Xian et al. 2018): ngh = ..." -> up to "2018)")."""
+    import re
+
+    lines = []
+    for line in preset_path(name).read_text().splitlines():
+        if not line.startswith("#"):
+            break
+        text = line.lstrip("#").strip()
+        if not text:  # the first paragraph only
+            break
+        lines.append(text)
+    if not lines:
+        return ""
+    first = re.split(r"(?<=[.!?])\s+(?=[A-Z])", " ".join(lines))[0]
+    if len(first) > width and ": " in first:
+        first = first.split(": ", 1)[0]
+    return first.rstrip(".")
 
 
 def load_config(source: str | Path | dict[str, Any], overrides: dict[str, Any] | None = None

@@ -72,7 +72,7 @@ def read_json(path: str | Path) -> Any:
         raise CheckpointError(f"file {str(path)!r} does not exist.")
     try:
         return json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise CheckpointError(
             f"{str(path)!r} is not valid JSON ({exc}); it may be truncated."
         ) from exc

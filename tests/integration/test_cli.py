@@ -5,6 +5,7 @@ import json
 from typer.testing import CliRunner
 
 from anyshot.cli import app
+from anyshot.data import make_synthetic
 
 runner = CliRunner()
 
@@ -80,7 +81,7 @@ def test_ctrl_c_during_train_prints_the_resume_command(tmp_path, monkeypatch):
             (run_dir / "config.yaml").write_text("{}\n")  # as run_experiment writes it first
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(anyshot.experiment, "prepare_data", lambda cfg: None)
+    monkeypatch.setattr(anyshot.experiment, "prepare_data", lambda cfg: make_synthetic())
     monkeypatch.setattr(anyshot.experiment, "run_experiment", interrupted)
     result = runner.invoke(app, ["train", "--config", "attribute-regression/synthetic",
                                  "--out", str(out)])
@@ -105,7 +106,7 @@ def test_threads_option_sets_torch_threads_for_the_command_and_restores_them(mon
     import anyshot.experiment
 
     seen = []
-    monkeypatch.setattr(anyshot.experiment, "prepare_data", lambda cfg: None)
+    monkeypatch.setattr(anyshot.experiment, "prepare_data", lambda cfg: make_synthetic())
     monkeypatch.setattr(anyshot.experiment, "run_experiment",
                         lambda *a, **k: seen.append(torch.get_num_threads()) or [])
     before = torch.get_num_threads()

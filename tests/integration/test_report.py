@@ -104,6 +104,17 @@ def test_report_of_a_generative_run(gan_run: Path) -> None:
     # The embedding says what a good plot looks like and backs it with the per-class table.
     assert "A good plot:" in page.text and "real features, on which it is fitted" in page.text
     assert "ratio (good: < 1)" in page.text and "nearest own class" in page.text
+    # The caption's count of classes that pass is the table's count of "good" verdicts.
+    import re
+
+    html = index.read_text(encoding="utf-8")
+    verdicts = re.findall(r"<td class='l'>(good|fails: [^<]*)</td></tr>", html)
+    good = verdicts.count("good")
+    said = re.search(r"(all (\d+)|(\d+) of (\d+)) classes pass both tests", page.text)
+    assert said is not None and len(verdicts) == 5
+    assert good == int(said.group(2) or said.group(3))
+    for failed in (v for v in verdicts if v != "good"):
+        assert failed[len("fails: "):] in page.text.split("failing:")[1]
 
 
 def test_class_match_on_hand_made_points() -> None:
@@ -166,3 +177,98 @@ def test_missing_run_directory_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(AnyShotError, match="results.jsonl.*anyshot train --config"):
         write_report(tmp_path / "empty")
+
+
+def test_caption_and_table_name_the_test_each_class_fails() -> None:
+    import re
+
+    import numpy as np
+
+    from anyshot.report.feature_match import ClassMatch
+    from anyshot.report.page import match_summary, match_table
+
+    # a passes both tests; b's synthetic mean is too far (ratio 1.2); c's is near but most of
+    # its synthetic points are nearest another class (40%)
+    m = ClassMatch(offset=np.array([0.5, 1.2, 0.5]), nearest=np.ones(3),
+                   ratio=np.array([0.5, 1.2, 0.5]), spread=np.ones(3),
+                   own_share=np.array([0.9, 0.8, 0.4]))
+    summary = match_summary(m, ["a", "b", "c"])
+    assert summary.startswith("1 of 3 classes pass both tests")
+    assert "b (ratio 1.20, not below 1)" in summary
+    assert "c (40% of its synthetic points nearest its own class, under half)" in summary
+    assert "a (" not in summary
+    rows = re.findall(r"<tr><td class='l'>(\w)</td>(.*?)</tr>", match_table(m, ["a", "b", "c"]))
+    cells = {name: re.findall(r"<td[^>]*>(.*?)</td>", rest) for name, rest in rows}
+    # columns: offset, nearest, ratio, spread, own share, verdict; bold = the failed test only
+    assert cells["a"][2] == "0.50" and cells["a"][4] == "90%" and cells["a"][5] == "good"
+    assert cells["b"][2] == "<b>1.20</b>" and cells["b"][4] == "80%"
+    assert cells["c"][2] == "0.50" and cells["c"][4] == "<b>40%</b>"
+    assert cells["b"][5] == "fails: ratio 1.20, not below 1"
+    assert cells["c"][5].startswith("fails: 40% of its synthetic points")
+    assert match_summary(m, ["a", "b", "c"]).count("fails") == 0  # the caption lists, not rows
+    everyone = ClassMatch(m.offset, m.nearest, np.full(3, 0.5), m.spread, np.full(3, 0.9))
+    assert match_summary(everyone, ["a", "b", "c"]).startswith("all 3 classes pass both tests")
+
+
+def test_confusion_colour_bar_is_in_the_cells_units() -> None:
+    import numpy as np
+
+    from anyshot.report.figures import confusion_figure
+
+    cm = np.array([[3, 1], [0, 4]])
+    fig = confusion_figure(cm, ["x", "y"], "t")
+    ax, bar = fig.axes
+    assert bar.get_ylabel() == "% of the true class's test samples"
+    assert ax.images[0].get_clim() == (0.0, 100.0)
+    assert sorted(t.get_text() for t in ax.texts) == ["100", "25", "75"]  # row percentages
+
+
+def test_every_logged_training_value_has_a_name_in_words() -> None:
+    import re
+
+    import anyshot
+    from anyshot.report.figures import CURVE_NAMES, curve_name, training_curves
+
+    # every key a loss term or the trainer logs: the keys of dict literals of detached
+    # tensors ({"wasserstein": (d_real - d_fake).detach()}) and logs["key"] = ...
+    src = Path(anyshot.__file__).parent
+    logged = set()
+    for path in [*src.glob("objectives/*.py"), *src.glob("methods/*.py"),
+                 *src.glob("training/*.py")]:
+        text = path.read_text()
+        logged |= set(re.findall(r"logs\[\"(\w+)\"\] =", text))
+        for body in re.findall(r"\{([^{}]*)\}", text):
+            if ".detach()" in body:
+                logged |= set(re.findall(r"\"(\w+)\":", body))
+    assert {"wasserstein", "sbc1", "ubc1", "gram_alignment", "ib_kl"} <= logged
+    assert not logged - set(CURVE_NAMES), sorted(logged - set(CURVE_NAMES))
+    title, ylabel = curve_name("wasserstein", "wgan-gp")
+    assert "> 0" in title and ylabel == "E[D(real)] \u2212 E[D(fake)]"  # the sign, stated
+    assert curve_name("penalty", "wgan-gp")[0] == "Gradient penalty"
+    assert curve_name("penalty", "ebgan")[0].startswith("Margin hinge")  # not a gradient
+    fig = training_curves({0: [{"epoch": 1, "sbc1": 2.0, "wasserstein": 0.1},
+                               {"epoch": 2, "sbc1": 1.5, "wasserstein": 0.2}]}, "wgan-gp")
+    titles = [ax.get_title() for ax in fig.axes if ax.get_visible()]
+    assert titles == [curve_name("wasserstein")[0], "Seen compatibility cross-entropy, head 1"]
+
+
+def test_bar_labels_are_not_covered_by_the_legend() -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from anyshot.evaluation.results import RunResult
+    from anyshot.report.figures import accuracy_bars
+
+    records = [RunResult("d", "m", None, "honest", False, seed,
+                         {"zsl": z, "gzsl_u": 0.5, "gzsl_s": 0.99, "gzsl_h": 0.66})
+               for seed, z in enumerate((0.99, 0.95))]  # a tall first bar, where legends sit
+    fig = accuracy_bars(records, "t")
+    FigureCanvasAgg(fig)
+    renderer = fig.canvas.get_renderer()
+    fig.draw(renderer)
+    legends = fig.legends + [a.get_legend() for a in fig.axes if a.get_legend() is not None]
+    assert legends
+    labels = [t for t in fig.axes[0].texts if "\u00b1" in t.get_text()]
+    assert len(labels) == 4
+    for legend in legends:
+        box = legend.get_window_extent(renderer)
+        assert not any(box.overlaps(t.get_window_extent(renderer)) for t in labels)

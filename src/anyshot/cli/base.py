@@ -4,8 +4,11 @@ declarations that several commands take word for word."""
 from __future__ import annotations
 
 import contextlib
+import io
+import os
+import sys
 from pathlib import Path
-from typing import Annotated, Iterator, Optional
+from typing import Annotated, Any, Iterator, Optional
 
 import typer
 from typer.core import TyperCommand, TyperGroup
@@ -76,3 +79,70 @@ def exit_on_errors(resume_dir: Path | None = None, resumable: bool = False) -> I
             msg = "interrupted"
         typer.secho(msg, fg=typer.colors.YELLOW, err=True)
         raise typer.Exit(130)
+
+
+class _ClosedPipeGuard(io.TextIOBase):
+    """Standard output that outlives its reader: once the reader has closed the pipe
+    (``anyshot train ... | head -1``), further output is dropped instead of raising
+    BrokenPipeError, so the command still finishes its work (a run directory is completed)."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self.dropped = False
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return self._stream.encoding
+
+    @property
+    def errors(self) -> str | None:  # type: ignore[override]
+        return self._stream.errors
+
+    def isatty(self) -> bool:
+        return self._stream.isatty()
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
+
+    def writable(self) -> bool:
+        return True
+
+    def _drop(self) -> None:
+        self.dropped = True
+        with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
+            # The interpreter flushes standard output at exit: let that go nowhere, quietly.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+
+    def write(self, text: str) -> int:  # type: ignore[override]
+        if not self.dropped:
+            try:
+                self._stream.write(text)
+            except BrokenPipeError:
+                self._drop()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.dropped:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._drop()
+
+
+@contextlib.contextmanager
+def closed_pipe_tolerated() -> Iterator[None]:
+    """Run a command with :class:`_ClosedPipeGuard` as standard output; when output was dropped,
+    say so on standard error (one line, no traceback), keeping the command's exit code."""
+    guard = _ClosedPipeGuard(sys.stdout)
+    sys.stdout = guard
+    try:
+        yield
+    finally:
+        guard.flush()
+        sys.stdout = guard._stream
+        if guard.dropped:
+            with contextlib.suppress(OSError, ValueError):
+                sys.stderr.write("anyshot: standard output was closed by its reader (e.g. "
+                                 "`| head`); the rest of the output was dropped.\n")

@@ -39,14 +39,27 @@ def threads(value: int | None) -> None:
     at_least("--threads", value, 0)
 
 
+SEEDS_HELP = "seeds: comma-separated integers and ranges, e.g. 0,1,2 or 0-2 (= 0,1,2)"
+
+
 def seed_list(text: str, option: str = "--seeds") -> list[int]:
+    """``0,1,2`` or ``0-3`` (0, 1, 2, 3: both ends included) or a mix, ``0-2,7``."""
     parts = [p.strip() for p in text.split(",")]
-    if not parts or not all(re.fullmatch(r"\d+", p) for p in parts):
-        raise ConfigError(f"{option} takes comma-separated integers >= 0, e.g. 0,1,2; "
-                          f"got {text!r}.")
-    if len(set(parts)) != len(parts):
+    seeds: list[int] = []
+    for part in parts:
+        match = re.fullmatch(r"(\d+)(?:\s*-\s*(\d+))?", part)
+        if match is None:
+            raise ConfigError(f"{option} takes comma-separated integers >= 0 and ranges, e.g. "
+                              f"0,1,2 or 0-3 (= 0,1,2,3); got {text!r}.")
+        lo = int(match.group(1))
+        hi = int(match.group(2)) if match.group(2) is not None else lo
+        if hi < lo:
+            raise ConfigError(f"{option}: the range {part!r} runs backwards; write it low-high, "
+                              f"e.g. {hi}-{lo}.")
+        seeds += range(lo, hi + 1)
+    if len(set(seeds)) != len(seeds):
         raise ConfigError(f"{option} lists a seed twice ({text!r}); give each seed once.")
-    return [int(p) for p in parts]
+    return seeds
 
 
 def _yaml_value(text: str) -> Any:
@@ -140,3 +153,31 @@ def table_file(option: str, path: Path | None) -> None:
                           f"one of {', '.join(TABLE_SUFFIXES)}.")
     if path.stat().st_size == 0:
         raise ConfigError(f"{option}: file {str(path)!r} is empty.")
+
+
+def validation_folds(cfg: Any, data: Any) -> None:
+    """The honest protocol's ``folds`` validation problems must be able to differ: at most as
+    many as there are ways to choose the held-out seen classes of ``data``."""
+    if cfg.evaluation.protocol != "honest":
+        return  # only the honest protocol carves validation folds
+    vcfg = cfg.evaluation.validation
+    given = data.meta.get("val_unseen_classes") if vcfg.use_dataset_val else None
+    limit = data.validation_fold_limit(vcfg.unseen_fraction, given)
+    if vcfg.folds > limit:
+        held = (f"the {len(set(given))} validation classes the data set names" if given is not None
+                else f"{data.validation_unseen_count(vcfg.unseen_fraction)} held out per fold "
+                     f"(unseen_fraction {vcfg.unseen_fraction})")
+        raise ConfigError(
+            f"evaluation.validation.folds is {vcfg.folds}, but {data.name}'s {data.seen.size} "
+            f"seen classes with {held} allow at most {limit} different validation problems; "
+            f"set evaluation.validation.folds to at most {limit}.")
+
+
+def batch_note(option: str, batch_size: int | None, n_train: int) -> str | None:
+    """A warning when a batch is larger than the training set (every batch then repeats
+    samples, and an epoch is a single step)."""
+    if batch_size is None or batch_size <= n_train:
+        return None
+    return (f"{option} {batch_size} is larger than the {n_train} training samples; each batch "
+            f"then draws samples more than once and an epoch is one step. Set {option} to at "
+            f"most {n_train}.")

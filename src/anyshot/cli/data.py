@@ -35,13 +35,23 @@ def validate(
 def example_data(
     folder: Annotated[Path, typer.Argument(help="folder to write the example files into")],
     seed: Annotated[int, typer.Option(help="seed of the synthetic benchmark")] = 0,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="overwrite example files already in FOLDER"),
+    ] = False,
 ) -> None:
-    """Write example CSV files and a manifest (the synthetic benchmark as user data)."""
-    from anyshot.data.synthetic import write_example_files
+    """Write example CSV files and a manifest (the synthetic benchmark as user data); prints
+    the files written."""
+    from anyshot.data.synthetic import EXAMPLE_FILES, write_example_files
 
     with exit_on_errors():
         checks.at_least("--seed", seed, 0)
         if folder.exists() and not folder.is_dir():
             raise ConfigError(f"FOLDER {str(folder)!r} is a file; give a folder.")
-        for _name, path in sorted(write_example_files(folder, seed=seed).items()):
+        existing = [name for name in EXAMPLE_FILES if (folder / name).exists()]
+        if existing and not force:
+            raise ConfigError(f"FOLDER {str(folder)!r} already holds {', '.join(existing)}; "
+                              "nothing was written. Give --force to overwrite them, or choose "
+                              "another folder.")
+        for path in write_example_files(folder, seed=seed, overwrite=force).values():
             typer.echo(str(path))

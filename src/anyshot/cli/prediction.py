@@ -12,6 +12,11 @@ from anyshot.cli import checks
 from anyshot.cli.base import Threads, exit_on_errors
 from anyshot.errors import AnyShotError, ConfigError
 
+#: The config keys ``predict --set`` takes, and the estimator argument each one sets.
+PREDICT_SET_KEYS = ("method.name", "method.params.*", "objective.name", "objective.params.*",
+                    "data.scaling")
+
+
 
 def predict(
     input: Annotated[Path, typer.Option("--input", help="samples to classify (CSV/Parquet/NPY)")],
@@ -71,9 +76,40 @@ def predict(
         Optional[Path],
         typer.Option(help="also save the fitted model here (for predict --model)"),
     ] = None,
+    unseen: Annotated[
+        Optional[str],
+        typer.Option(
+            help=(
+                "comma-separated classes of --classes that are unseen (when training): those "
+                "without rows in --features are zero-shot, those with rows few-shot (their rows "
+                "are the shots)"
+            ),
+            show_default="the classes without rows in --features",
+        ),
+    ] = None,
+    proba: Annotated[
+        bool,
+        typer.Option("--proba", help="also write one probability column per class, named "
+                                     "after the class"),
+    ] = False,
+    set_: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--set",
+            help=(
+                "override a setting when training: KEY=VALUE (YAML value) with KEY one of "
+                + ", ".join(PREDICT_SET_KEYS) + ", e.g. method.params.batch_size=32"
+            ),
+            show_default="none",
+        ),
+    ] = None,
 ) -> None:
     """Predict labels (unseen classes included): fit on labelled features + class attributes,
-    or load a trained model with --model."""
+    or load a trained model with --model.
+
+    The output CSV has a 'prediction' column (and with --proba one probability column per
+    class). Classes of --classes without rows in --features are the unseen ones, unless --unseen
+    names them, as AnyShotClassifier.fit(X, y, class_attributes=..., unseen_classes=...) does."""
     import numpy as np
     import pandas as pd
 
@@ -89,11 +125,13 @@ def predict(
             raise ConfigError(f"--out {str(out)!r} must be a .csv file.")
         if not out.parent.is_dir():
             raise ConfigError(f"--out: folder {str(out.parent)!r} does not exist; create it first.")
+        settings = _estimator_settings(checks.parse_sets(set_ or []))
         if model is not None:
             given = [name for name, v in (("--features", features), ("--classes", classes),
                                           ("--preset", preset), ("--method", method),
                                           ("--objective", objective), ("--epochs", epochs),
-                                          ("--save-model", save_model)) if v is not None]
+                                          ("--save-model", save_model), ("--unseen", unseen),
+                                          ("--set", set_ or None)) if v is not None]
             if zsl:
                 given.append("--zsl")
             if given:
@@ -118,13 +156,29 @@ def predict(
             if method is not None:
                 checks.choice("--method", method.lower().replace("_", "-"), sorted(METHODS))
             checks.choice("--objective", objective, sorted(OBJECTIVES))
+            from anyshot.data.transforms import SCALINGS
+
+            checks.choice("--set data.scaling", settings.get("scaling"), SCALINGS)
+            for option, value in (("--method", method), ("--objective", objective)):
+                if value is not None:  # an option given outright wins over --set, as in train
+                    settings[option[2:]] = value
+            clf = AnyShotClassifier(preset=preset, epochs=epochs, generalized=not zsl,
+                                    device=device, random_state=seed, threads=threads, **settings)
+            try:  # names and values of the settings, checked before any file is read
+                clf._build_method()
+            except ConfigError as exc:
+                raise ConfigError(f"--set: {exc}" if set_ else str(exc)) from exc
         if save_model is not None and save_model.exists() and not save_model.is_dir():
             raise ConfigError(f"--save-model {str(save_model)!r} is a file; give a folder.")
 
         if model is not None:
-            clf = AnyShotClassifier.load(model, device=device)
+            try:
+                clf = AnyShotClassifier.load(model, device=device)
+            except AnyShotError as exc:
+                raise ConfigError(f"--model: {exc}") from exc
             if threads is not None:
                 clf.threads = threads
+            Xn = _input_rows(input, label_column, clf.n_features_in_, "the model was trained on")
         else:
             train = _read("--features", features)
             if label_column not in train.columns:
@@ -146,20 +200,30 @@ def predict(
                               " (name the label column with --label-column)")
             _numeric_rows("--classes", classes, attrs,
                           " (name the class column with --class-column)")
-            clf = AnyShotClassifier(method=method, objective=objective, preset=preset,
-                                    epochs=epochs, generalized=not zsl, device=device,
-                                    random_state=seed, threads=threads)
-            clf.fit(X, train[label_column].astype(str).to_numpy(), class_attributes=attrs)
+            y = train[label_column].astype(str).to_numpy()
+            # The samples to classify are read before training, so a bad file costs no training.
+            Xn = _input_rows(input, label_column, X.shape[1], "--features has")
+            unseen_classes = _unseen_classes(unseen, classes, list(names), y)
+            note = checks.batch_note("method.params.batch_size",
+                                     (clf.method_params or {}).get("batch_size"), len(y))
+            if note:
+                typer.secho(f"warning: {note}", fg=typer.colors.YELLOW, err=True)
+            clf.fit(X, y, class_attributes=attrs, unseen_classes=unseen_classes)
             if save_model is not None:
                 clf.save(save_model)
-        new = _read("--input", input)
-        new = new.drop(columns=[label_column], errors="ignore")
-        Xn = _numeric_rows("--input", input, new, f" (a {label_column!r} column is ignored)")
-        if Xn.shape[1] != clf.n_features_in_:
-            raise ConfigError(f"--input: {str(input)!r} has {Xn.shape[1]} feature columns but the "
-                              f"model was trained on {clf.n_features_in_}.")
         pred = clf.predict(Xn)
-        pd.DataFrame({"prediction": np.asarray(pred)}).to_csv(out, index=False)
+        table_out = pd.DataFrame({"prediction": np.asarray(pred)})
+        if proba:
+            columns = [str(c) for c in clf.classes_]
+            if "prediction" in columns:
+                raise ConfigError("--proba names a column after each class, and a class is "
+                                  "called 'prediction', the name of the predicted-label column; "
+                                  "rename that class.")
+            table_out = pd.concat([table_out, pd.DataFrame(clf.predict_proba(Xn),
+                                                           columns=columns)], axis=1)
+        from anyshot.io import atomic_write_text
+
+        atomic_write_text(out, table_out.to_csv(index=False))
         typer.echo(f"wrote {len(pred)} predictions to {out}"
                    + (f"; model saved to {save_model}" if save_model is not None else ""))
 
@@ -199,7 +263,10 @@ def generate(
         if not (model / "model.json").is_file():
             raise ConfigError(f"MODEL {str(model)!r} holds no model.json; give a run's "
                               "seed_<s>/<task> folder or a folder from AnyShotClassifier.save.")
-        method = Method.load(model)
+        try:
+            method = Method.load(model)
+        except AnyShotError as exc:
+            raise ConfigError(f"MODEL {str(model)!r}: {exc}") from exc
         if not hasattr(method, "synthesize"):
             raise ConfigError(f"method {method.name!r} is not generative; it cannot synthesize "
                               "features.")
@@ -235,11 +302,85 @@ def generate(
         typer.echo(f"wrote {X.shape[0]} features ({len(idx)} classes x {n}) to {out}")
 
 
+def _estimator_settings(sets: dict[str, Any]) -> dict[str, Any]:
+    """``--set`` overrides as AnyShotClassifier arguments: method.params.* -> method_params
+    (dotted keys nest), objective.params.* -> objective_params, method.name -> method,
+    objective.name -> objective, data.scaling -> scaling."""
+    out: dict[str, Any] = {}
+    simple = {"method.name": "method", "objective.name": "objective", "data.scaling": "scaling"}
+    for key, value in sets.items():
+        if key in simple:
+            out[simple[key]] = value
+            continue
+        head, _, rest = key.partition(".params.")
+        if head in ("method", "objective") and rest:
+            node = out.setdefault(f"{head}_params", {})
+            *path, last = rest.split(".")
+            for part in path:
+                node = node.setdefault(part, {})
+                if not isinstance(node, dict):
+                    raise ConfigError(f"--set {key}: {part!r} is set to a value above; set its "
+                                      "keys or the value, not both.")
+            node[last] = value
+            continue
+        raise ConfigError(f"--set {key}: predict takes {', '.join(PREDICT_SET_KEYS)} (the data "
+                          "come from --features, --classes and --input; evaluation settings "
+                          "belong to `anyshot train`).")
+    return out
+
+
+def _unseen_classes(text: str | None, path: Path, names: list[str], y: Any) -> list[str] | None:
+    """The classes ``--unseen`` names, checked against the class table; notes on stderr for
+    named classes that have rows (few-shot) and unnamed ones without rows (left out)."""
+    import numpy as np
+
+    if text is None:
+        return None
+    wanted = list(dict.fromkeys(c.strip() for c in text.split(",") if c.strip()))
+    if not wanted:
+        raise ConfigError("--unseen takes comma-separated class names of --classes, e.g. "
+                          "--unseen zebra,whale.")
+    known = set(names)
+    unknown = [c for c in wanted if c not in known]
+    if unknown:
+        shown = ", ".join(names[:20]) + (", ..." if len(names) > 20 else "")
+        raise ConfigError(f"--unseen: {', '.join(map(repr, unknown))} "
+                          f"{'is' if len(unknown) == 1 else 'are'} not a class of --classes "
+                          f"{str(path)!r} (its classes: {shown}).")
+    present = set(np.unique(y).tolist())
+    shots = [c for c in wanted if c in present]
+    if shots:
+        typer.echo(f"note: --unseen classes {shots[:10]} have rows in --features: they are "
+                   "few-shot classes, those rows their shots.", err=True)
+    left_out = [c for c in names if c not in present and c not in wanted]
+    if left_out:
+        typer.echo(f"note: classes {left_out[:10]} have no rows in --features and are not in "
+                   "--unseen, so they are left out of the predictions; add them to --unseen to "
+                   "predict them.", err=True)
+    return wanted
+
+
+def _input_rows(path: Path, label_column: str, n_features: int, against: str) -> Any:
+    """The ``--input`` samples as a float array (a label column is dropped), with as many
+    feature columns as the training features (``against`` says where those come from)."""
+    new = _read("--input", path).drop(columns=[label_column], errors="ignore")
+    Xn = _numeric_rows("--input", path, new, f" (a {label_column!r} column is ignored)")
+    if Xn.shape[1] != n_features:
+        raise ConfigError(f"--input: {str(path)!r} has {Xn.shape[1]} feature columns but "
+                          f"{against} {n_features}.")
+    return Xn
+
+
 def _read(option: str, path: Path):
     """A table read for ``option``, with a hint when a CSV was split on the wrong delimiter."""
     from anyshot.data.manifest import read_table
+    from anyshot.errors import DataError
 
-    table = read_table(path)
+    try:
+        table = read_table(path)
+    except DataError as exc:
+        raise ConfigError(f"{option}: {str(exc).rstrip('.')}; give a readable CSV, Parquet "
+                          "or NPY file.") from exc
     if len(table.columns) == 1 and path.suffix.lower() == ".csv":
         col = str(table.columns[0])
         sep = next((s for s in (";", "\t", "|") if s in col), None)

@@ -95,6 +95,9 @@ def sweep(
             raise ConfigError(f"--out {str(out)!r} is a file; give a folder.")
         overrides = checks.parse_sets(set_ or [])
         checks.config_source(config)
-        load_search_space(space)
+        try:
+            load_search_space(space)
+        except ConfigError as exc:
+            raise ConfigError(f"--space: {exc}") from exc
         sweep_command(config, space, trials, storage, study_name, out, overrides=overrides,
                       seed=seed, jobs=jobs, threads=threads)

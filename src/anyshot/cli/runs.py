@@ -40,6 +40,7 @@ def _run(configs: list, title: str, run_dir: Optional[Path], quiet: bool, resume
     with _threads_for(configs, threads), progress_bar(None if not quiet else False) as progress:
         for cfg in configs:
             data = prepare_data(cfg)
+            _check_data_for(cfg, data)
             sub = None
             if run_dir is not None:
                 sub = run_dir if len(configs) == 1 else run_dir / cfg.method.name
@@ -50,8 +51,23 @@ def _run(configs: list, title: str, run_dir: Optional[Path], quiet: bool, resume
     return results
 
 
+def _check_data_for(cfg: Any, data: Any) -> None:
+    """What a config asks of its data, checked once the data is loaded: enough seen classes for
+    the validation folds (an error), a batch no larger than the training set (a warning)."""
+    from anyshot.methods import make_method
+
+    checks.validation_folds(cfg, data)
+    batch = getattr(make_method(cfg.method.name, cfg.method.params).config, "batch_size", None)
+    note = checks.batch_note("method.params.batch_size", batch, int(data.trainval.size))
+    if note:
+        typer.secho(f"warning: {note}", fg=typer.colors.YELLOW, err=True)
+
+
 def demo(
-    seeds: Annotated[int, typer.Option(help="number of seeds (mean +- std over them)")] = 1,
+    seeds: Annotated[
+        str,
+        typer.Option(help=checks.SEEDS_HELP + "; mean +- std over them"),
+    ] = "0",
     device: Annotated[str, typer.Option(help="cpu | cuda | auto")] = "auto",
     out: Annotated[Optional[Path], typer.Option(help="write a run directory here")] = None,
     threads: Threads = None,
@@ -60,11 +76,11 @@ def demo(
     from anyshot.config import load_config
 
     with exit_on_errors():
-        checks.at_least("--seeds", seeds, 1)
+        seed_values = checks.seed_list(seeds)
         checks.device(device)
         checks.threads(threads)
         checks.out_folder(out)
-        overrides = {"evaluation.seeds": list(range(seeds)), "device": device}
+        overrides = {"evaluation.seeds": seed_values, "device": device}
         configs = [load_config(p, overrides) for p in ("attribute-regression/synthetic",
                                                        "clswgan/synthetic")]
         typer.echo("anyshot demo: synthetic benchmark (20 classes, 5 unseen; chance ZSL = 20.0%), "
@@ -86,7 +102,7 @@ def train(
     ] = None,
     seeds: Annotated[
         Optional[str],
-        typer.Option(help="comma-separated seeds, e.g. 0,1,2", show_default=FROM_CONFIG),
+        typer.Option(help=checks.SEEDS_HELP, show_default=FROM_CONFIG),
     ] = None,
     device: Annotated[
         Optional[str],
@@ -192,7 +208,7 @@ def ablate(
         str,
         typer.Option("--config", "-c", help="an SRWGAN config or preset, e.g. srwgan/synthetic"),
     ],
-    seeds: Annotated[str, typer.Option(help="comma-separated seeds")] = "0,1,2",
+    seeds: Annotated[str, typer.Option(help=checks.SEEDS_HELP)] = "0,1,2",
     variants: Annotated[
         str,
         typer.Option(help="comma-separated subset of: " + ", ".join(ABLATIONS)),
@@ -232,6 +248,7 @@ def ablate(
         results = []
         with _threads_for([base], threads), progress_bar() as progress:
             data = prepare_data(base)
+            _check_data_for(base, data)
             for name, cfg in zip(names, cfgs):
                 for r in run_experiment(cfg, progress, data=data):
                     r.method = f"{r.method} ({name})"
@@ -269,8 +286,10 @@ def evaluate(
 
 
 def presets() -> None:
-    """List the config presets shipped with anyshot."""
-    from anyshot.config import list_presets
+    """List the config presets shipped with anyshot, one line each: name and description."""
+    from anyshot.config import list_presets, preset_description
 
-    for name in list_presets():
-        typer.echo(name)
+    names = list_presets()
+    width = max(len(n) for n in names) + 2
+    for name in names:
+        typer.echo(f"{name:<{width}}{preset_description(name)}".rstrip())

@@ -299,6 +299,28 @@ class AnyShotData:
             meta={**self.meta, "shots": k, "shots_seed": seed},
         )
 
+    def validation_unseen_count(self, unseen_fraction: float) -> int:
+        """Seen classes a validation problem holds out: ``round(unseen_fraction * n_seen)``, at
+        least one, leaving at least one seen.
+
+        Raises:
+            DataError: fewer than two seen classes.
+        """
+        n_seen = int(self.seen.size)
+        if n_seen < 2:
+            raise DataError(f"validation needs at least two seen classes (one to hold out as "
+                            f"unseen); {self.name} has {n_seen}.")
+        return min(max(int(round(unseen_fraction * n_seen)), 1), n_seen - 1)
+
+    def validation_fold_limit(self, unseen_fraction: float, val_unseen: Any = None) -> int:
+        """How many different validation problems the seen classes allow: the number of ways
+        to choose the held-out classes (as many as ``val_unseen`` names, when given)."""
+        import math
+
+        n_hold = (np.unique(np.asarray(val_unseen)).size if val_unseen is not None
+                  else self.validation_unseen_count(unseen_fraction))
+        return math.comb(int(self.seen.size), int(n_hold))
+
     def validation_view(
         self,
         *,
@@ -324,12 +346,7 @@ class AnyShotData:
         rng = np.random.default_rng(seed)
         seen = self.seen
         if val_unseen is None:
-            n_hold = int(round(unseen_fraction * seen.size))
-            n_hold = min(max(n_hold, 1), seen.size - 1)
-            if n_hold < 1:
-                raise DataError(
-                    "validation needs at least two seen classes (one to hold out as unseen)."
-                )
+            n_hold = self.validation_unseen_count(unseen_fraction)
             v_unseen = np.sort(rng.choice(seen, size=n_hold, replace=False))
         else:
             v_unseen = np.unique(np.asarray(val_unseen, dtype=np.int64))

@@ -61,10 +61,10 @@ def read_table(path: Path) -> pd.DataFrame:
 def _read_manifest(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise DataError(f"manifest {str(path)!r} does not exist.")
-    text = path.read_text()
     try:
+        text = path.read_text()
         raw = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+    except (json.JSONDecodeError, yaml.YAMLError, UnicodeDecodeError) as exc:
         raise DataError(f"manifest {str(path)!r} is not valid YAML/JSON: {exc}") from exc
     if not isinstance(raw, dict):
         raise DataError(f"manifest {str(path)!r} must be a mapping of keys to values.")
@@ -190,8 +190,15 @@ def _collect(path: Path) -> tuple[list[str], AnyShotData | None]:
                         "leave at least one test sample); lower shots.")
     no_test = [names[c] for c in un_idx if counts[c] == 0]
     if no_test:
-        problems.append(f"unseen classes {no_test[:10]} have no samples, so they cannot be tested "
-                        "(they can still be predicted by a model trained on this data).")
+        problems.append(f"unseen classes {no_test[:10]} have no samples, so a run cannot test "
+                        "them; add samples of them, or drop them from 'unseen' (a model can still "
+                        "predict classes without samples: `anyshot predict --features ... "
+                        "--classes ...` treats every class without rows as unseen).")
+    seen_names = sorted({names[c] for c in np.unique(y)} - {names[c] for c in un_idx})
+    if len(seen_names) == 1:
+        problems.append(f"only one seen class ({seen_names[0]!r}); training holds out seen classes "
+                        "as a validation problem, so it needs at least two: add samples of "
+                        "another class, or list fewer classes under 'unseen'.")
     if problems:
         return problems, None
     rng = np.random.default_rng(int(raw.get("seed", 0)))

@@ -98,38 +98,62 @@ def make_synthetic(
                               name="synthetic", meta=meta)
 
 
-def write_example_files(folder: str | Path, *, seed: int = 0) -> dict[str, Path]:
+#: The files :func:`write_example_files` writes.
+EXAMPLE_FILES = ("features.csv", "classes.csv", "new_samples.csv", "new_labels.csv",
+                 "all_samples.csv", "manifest.yaml")
+
+
+def write_example_files(folder: str | Path, *, seed: int = 0,
+                        overwrite: bool = False) -> dict[str, Path]:
     """Write the synthetic benchmark as a user would bring their own data.
 
     Files: ``features.csv`` (training samples: seen classes, feature columns f0.. + ``label``),
     ``classes.csv`` (``class`` + attribute columns a0.., every class including the unseen ones),
     ``new_samples.csv`` (test samples of all classes, no label), ``new_labels.csv`` (their true
-    labels, for checking) and ``manifest.yaml`` (the same data for ``anyshot validate`` /
-    ``anyshot train``).
+    labels, for checking), ``all_samples.csv`` and ``manifest.yaml`` (the same data for
+    ``anyshot validate`` / ``anyshot train``). Each file is written atomically.
+
+    Returns:
+        {file stem: path} of the files written (:data:`EXAMPLE_FILES`).
+
+    Raises:
+        DataError: some of the files exist already and ``overwrite`` is false (nothing is
+            written then).
     """
     import pandas as pd
     import yaml
 
+    from anyshot.errors import DataError
+    from anyshot.io import atomic_write_text
+
     folder = Path(folder)
+    existing = [name for name in EXAMPLE_FILES if (folder / name).exists()]
+    if existing and not overwrite:
+        raise DataError(f"{str(folder)!r} already holds {', '.join(existing)}; nothing was "
+                        "written. Choose another folder, or overwrite them.")
     folder.mkdir(parents=True, exist_ok=True)
     d = make_synthetic(seed=seed)
     names = np.array([n.replace("class_", "species_") for n in d.class_names])
     fcols = [f"f{j}" for j in range(d.n_features)]
     train = pd.DataFrame(d.X[d.trainval], columns=fcols)
     train["label"] = names[d.y[d.trainval]]
-    train.to_csv(folder / "features.csv", index=False)
     classes = pd.DataFrame(d.attributes, columns=[f"a{j}" for j in range(d.n_attributes)])
     classes.insert(0, "class", names)
-    classes.to_csv(folder / "classes.csv", index=False)
     test = np.concatenate([d.test_seen, d.test_unseen])
-    pd.DataFrame(d.X[test], columns=fcols).to_csv(folder / "new_samples.csv", index=False)
-    pd.DataFrame({"label": names[d.y[test]]}).to_csv(folder / "new_labels.csv", index=False)
     # The manifest describes all labelled samples; the split is drawn from it.
     every = pd.DataFrame(d.X, columns=fcols)
     every["label"] = names[d.y]
-    every.to_csv(folder / "all_samples.csv", index=False)
     manifest = {"name": "example", "features": "all_samples.csv", "label_column": "label",
                 "attributes": "classes.csv", "class_column": "class",
                 "unseen": names[d.unseen].tolist(), "shots": 0, "test_fraction": 0.2, "seed": 0}
-    (folder / "manifest.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False))
-    return {p.stem: p for p in folder.iterdir()}
+    texts = {
+        "features.csv": train.to_csv(index=False),
+        "classes.csv": classes.to_csv(index=False),
+        "new_samples.csv": pd.DataFrame(d.X[test], columns=fcols).to_csv(index=False),
+        "new_labels.csv": pd.DataFrame({"label": names[d.y[test]]}).to_csv(index=False),
+        "all_samples.csv": every.to_csv(index=False),
+        "manifest.yaml": yaml.safe_dump(manifest, sort_keys=False),
+    }
+    for name in EXAMPLE_FILES:
+        atomic_write_text(folder / name, texts[name])
+    return {Path(name).stem: folder / name for name in EXAMPLE_FILES}

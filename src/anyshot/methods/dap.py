@@ -1,5 +1,7 @@
 """Direct Attribute Prediction (DAP; Lampert et al., TPAMI 2014) with Gaussian naive Bayes
-attribute classifiers, the approach of FDAT for zero-sample fault diagnosis.
+attribute classifiers, the approach of FDAT for zero-sample fault diagnosis, or scikit-learn
+attribute classifiers (``attribute_classifier``: logistic regression, random forest, histogram
+gradient boosting; :mod:`anyshot.methods.attribute_classifiers`).
 
 Attributes are binarised (a_ck > threshold). For each attribute k a Gaussian naive Bayes
 classifier models p(x | a_k = v) = prod_j N(x_j; mu_kvj, var_kvj), v in {0, 1}, from the training
@@ -11,31 +13,48 @@ A sample is assigned the candidate class maximising
 
     sum_k log p(a_k = a_ck | x) - log p(a_k = a_ck),
 
-the DAP rule with the attribute priors p(a_k) = pi_k divided out. All attributes are fitted at
-once with matrix products (no loop over attributes, classes or samples).
+the DAP rule with the attribute priors p(a_k) = pi_k divided out. The Gaussian naive Bayes
+attributes are fitted at once with matrix products (no loop over attributes, classes or samples);
+the other classifiers fit one scikit-learn model per attribute and replace p(a_k = 1 | x) above.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import torch
 
 from anyshot.evaluation.final_classifier import Classifier
+from anyshot.methods.attribute_classifiers import (
+    attribute_proba,
+    check_classifier,
+    fit_attribute_models,
+)
 from anyshot.methods.base import Method, TrainingSet, register_method
 
 
 @dataclass
 class DAPConfig:
     """threshold: binarises attributes (``None`` = each attribute's mean over classes);
-    var_smoothing: added to every variance, as a fraction of the largest feature variance;
+    attribute_classifier: what estimates p(a_k = 1 | x): ``gaussian-nb`` (default, the closed form
+    above), ``logistic``, ``random-forest`` or ``hist-gradient-boosting`` (scikit-learn models,
+    one per attribute, seeded from the method's seed);
+    classifier_params: arguments of the scikit-learn model (e.g. ``{n_estimators: 200}`` for
+    random-forest, ``{C: 0.1}`` for logistic; logistic's max_iter defaults to 1000 here);
+    var_smoothing: added to every variance, as a fraction of the largest feature variance
+    (gaussian-nb);
     prob_clip: probabilities are clipped to [clip, 1 - clip] before taking logs."""
 
     threshold: float | None = 0.5
     var_smoothing: float = 1e-3
     prob_clip: float = 1e-4
+    attribute_classifier: str = "gaussian-nb"
+    classifier_params: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check_classifier(self.attribute_classifier, self.classifier_params)
 
 
 class _DAPClassifier(Classifier):
@@ -46,8 +65,8 @@ class _DAPClassifier(Classifier):
     def scores(self, X: np.ndarray) -> np.ndarray:
         """The DAP log-score of every candidate class."""
         m = self.method
-        logp1 = m.attribute_log_proba(np.asarray(X, dtype=np.float64))  # (n, K) log p(a=1|x)
-        p1 = np.clip(np.exp(logp1), m.config.prob_clip, 1 - m.config.prob_clip)
+        p1 = m.attribute_proba(np.asarray(X, dtype=np.float64))  # (n, K) p(a=1|x)
+        p1 = np.clip(p1, m.config.prob_clip, 1 - m.config.prob_clip)
         B = m.binary_[self.candidates]  # (c, K)
         prior = np.clip(m.prior_, m.config.prob_clip, 1 - m.config.prob_clip)
         score = np.log(p1) @ B.T + np.log1p(-p1) @ (1 - B).T
@@ -57,7 +76,7 @@ class _DAPClassifier(Classifier):
 
 @register_method
 class DAP(Method):
-    """DAP with Gaussian naive Bayes attribute classifiers."""
+    """DAP with Gaussian naive Bayes (or scikit-learn) attribute classifiers."""
 
     name = "dap"
     config_class = DAPConfig
@@ -73,6 +92,12 @@ class DAP(Method):
         X = np.asarray(train.X, dtype=np.float64)
         self.binary_ = self._binarise(np.asarray(train.attributes, dtype=np.float64))
         S = self.binary_[train.y]  # (n, K) sample attributes
+        self.prior_ = np.clip(S.mean(0), 1e-6, 1 - 1e-6)
+        if self.config.attribute_classifier != "gaussian-nb":
+            self.models_ = fit_attribute_models(self.config.attribute_classifier,
+                                                self.config.classifier_params, X, S, self.prior_,
+                                                self.seed)
+            return self
         eps = self.config.var_smoothing * X.var(0).max()
         stats = []
         for W in (S, 1.0 - S):  # a_k = 1, then a_k = 0
@@ -85,7 +110,6 @@ class DAP(Method):
             var = np.where(cnt > 0, np.maximum(var, 0.0), X.var(0)) + eps
             stats.append((mu, var))
         (self.mu1_, self.var1_), (self.mu0_, self.var0_) = stats
-        self.prior_ = np.clip(S.mean(0), 1e-6, 1 - 1e-6)
         return self
 
     @staticmethod
@@ -95,8 +119,17 @@ class DAP(Method):
         quad = (X**2) @ inv.T - 2.0 * X @ (mu * inv).T + (mu**2 * inv).sum(1)[None, :]
         return -0.5 * (quad + np.log(2 * np.pi * var).sum(1)[None, :])
 
+    def attribute_proba(self, X: np.ndarray) -> np.ndarray:
+        """p(a_k = 1 | x): (n, K)."""
+        if self.config.attribute_classifier != "gaussian-nb":
+            return attribute_proba(self.config.attribute_classifier, self.models_, X)
+        return np.exp(self.attribute_log_proba(X))
+
     def attribute_log_proba(self, X: np.ndarray) -> np.ndarray:
         """log p(a_k = 1 | x): (n, K)."""
+        if self.config.attribute_classifier != "gaussian-nb":
+            with np.errstate(divide="ignore"):
+                return np.log(self.attribute_proba(X))
         l1 = self._gauss_loglik(X, self.mu1_, self.var1_) + np.log(self.prior_)
         l0 = self._gauss_loglik(X, self.mu0_, self.var0_) + np.log1p(-self.prior_)
         return l1 - np.logaddexp(l1, l0)
@@ -109,12 +142,24 @@ class DAP(Method):
         return _DAPClassifier(self, np.asarray(candidates, dtype=np.int64))
 
     def state_tensors(self) -> dict[str, torch.Tensor]:
+        """The fitted arrays; scikit-learn attribute classifiers as ``models.<name>`` arrays."""
+        if self.config.attribute_classifier != "gaussian-nb":
+            out = {n: torch.as_tensor(getattr(self, n)) for n in ("binary_", "prior_")}
+            return {**out, **{f"models.{k}": torch.as_tensor(v) for k, v in self.models_.items()}}
         names = ("binary_", "mu1_", "var1_", "mu0_", "var0_", "prior_")
         return {n: torch.as_tensor(getattr(self, n)) for n in names}
 
     def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
+        models = {}
         for k, v in tensors.items():
-            setattr(self, k, v.double().numpy())
+            value = v.double().numpy() if v.is_floating_point() else v.numpy()
+            if k.startswith("models."):
+                models[k[len("models."):]] = value
+            else:
+                setattr(self, k, value)
+        if models:
+            self.models_ = models
+
 
 
 # DAP inside other methods: the final classifier of a synthesizing method may multiply its

@@ -27,6 +27,37 @@ class ClassMatch:
     spread: np.ndarray
     own_share: np.ndarray
 
+    @property
+    def ratio_ok(self) -> np.ndarray:
+        """First test of a good match: ``ratio < 1``."""
+        return self.ratio < 1
+
+    @property
+    def share_ok(self) -> np.ndarray:
+        """Second test: at least half of the class's synthetic points nearest its own class."""
+        return self.own_share >= 0.5
+
+    @property
+    def good(self) -> np.ndarray:
+        return self.ratio_ok & self.share_ok
+
+    def failures(self) -> list[str]:
+        """Per class, the tests it fails in words ('' when it passes both): what the report's
+        caption and table both say, so they cannot disagree."""
+        out = []
+        for ratio, share, r_ok, s_ok in zip(self.ratio, self.own_share, self.ratio_ok,
+                                            self.share_ok):
+            failed = ([] if r_ok else [f"ratio {ratio:.2f}, not below 1"]) + \
+                     ([] if s_ok else [f"{share * 100:.0f}% of its synthetic points nearest "
+                                       "its own class, under half"])
+            out.append("; ".join(failed))
+        return out
+
+
+#: The two tests of a good match, as the report states them.
+MATCH_TESTS = ("ratio < 1, the synthetic mean nearer the real class mean than the nearest other "
+               "class mean is", "at least half of the synthetic points nearest their own class")
+
 
 def class_match(real: np.ndarray, y_real: np.ndarray, synth: np.ndarray, y_synth: np.ndarray,
                 classes: np.ndarray) -> ClassMatch:

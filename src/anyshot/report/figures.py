@@ -13,12 +13,50 @@ from matplotlib.lines import Line2D
 from anyshot.evaluation.results import RunResult, summarize
 from anyshot.reporting import HEADERS, METRIC_ORDER
 
-# Losses named in the issue come first, in this order; any other logged value follows.
+# The adversarial losses come first, in this order; any other logged value follows.
 _CURVE_ORDER = ["critic_loss", "generator_loss", "wasserstein", "penalty", "cls_loss"]
-_CURVE_TITLES = {"critic_loss": "Critic loss", "generator_loss": "Generator loss",
-                 "wasserstein": "Wasserstein estimate", "penalty": "Gradient penalty",
-                 "cls_loss": "Classification loss", "generator_adv": "Generator adversarial loss"}
+
+#: Every logged training value in words: history key -> (panel title, y-axis label). Values
+#: whose meaning depends on the adversarial objective have an entry per objective below.
+CURVE_NAMES: dict[str, tuple[str, str]] = {
+    "critic_loss": ("Critic loss", "all critic terms"),
+    "generator_loss": ("Generator loss", "all generator terms"),
+    "wasserstein": ("Wasserstein estimate (> 0: real scored higher)",
+                    "E[D(real)] \u2212 E[D(fake)]"),
+    "penalty": ("Gradient penalty", "E[(\u2016\u2207D\u2016 \u2212 1)\u00b2]"),
+    "generator_adv": ("Generator adversarial loss", "\u2212E[D(fake)]"),
+    "cls_loss": ("Classification loss", "cross-entropy of synthetic features"),
+    "real_score_sq": ("Real-score drift", "(mean D(real))\u00b2"),
+    "ib_kl": ("Information bottleneck: KL of M's code", "KL to N(0, I)  (bound: i_c)"),
+    "ib_beta": ("Information bottleneck multiplier \u03b2", "\u03b2 (dual ascent)"),
+    "center_loss": ("Triplet-centre loss of M's codes", "loss"),
+    "proto_sample": ("Synthetic sample to nearest prototype", "mean squared distance"),
+    "proto_mean": ("Synthetic class mean to nearest prototype", "mean squared distance"),
+    "sbc1": ("Seen compatibility cross-entropy, head 1", "CE(S\u2081(x_real), y)"),
+    "ubc1": ("Unseen compatibility entropy, head 1", "entropy of S\u2081(x_fake, unseen)"),
+    "sbc2": ("Seen compatibility entropy, head 2", "entropy of S\u2082(x_real)"),
+    "gram_alignment": ("Gram alignment of seen and unseen codes",
+                       "sum of MSE(Gram\u02e2, Gram\u1d58)"),
+    "energy_real": ("Energy of real features", "E(real)"),
+    "energy_fake": ("Energy of synthetic features (critic step)", "E(fake)"),
+    "energy_gap": ("Energy gap (> 0: real has lower energy)", "E(fake) \u2212 E(real)"),
+    "pull_away": ("Pull-away term of synthetic codes", "mean squared cosine"),
+    "attr_consistency": ("Attribute consistency loss", "loss"),
+    "prior_anchor": ("Prior anchor loss", "loss"),
+}
+_OBJECTIVE_CURVE_NAMES: dict[str, dict[str, tuple[str, str]]] = {
+    "ebgan": {"penalty": ("Margin hinge on synthetic energies", "mean max(0, m \u2212 E(fake))"),
+              "generator_adv": ("Energy of synthetic features (generator step)", "E(fake)")},
+}
 _DPI = 110
+
+
+def curve_name(key: str, objective: str | None = None) -> tuple[str, str]:
+    """(panel title, y-axis label) of a logged training value; unknown keys in plain words."""
+    names = _OBJECTIVE_CURVE_NAMES.get(objective or "", {})
+    if key in names:
+        return names[key]
+    return CURVE_NAMES.get(key, (key.replace("_", " ").capitalize(), key))
 
 
 def png_bytes(fig: Figure) -> bytes:
@@ -42,8 +80,10 @@ def _short(name: str, width: int = 22) -> str:
     return name if len(name) <= width else name[: width - 1] + "\u2026"
 
 
-def training_curves(histories: dict[int, list[dict[str, float]]]) -> Figure | None:
-    """One panel per logged quantity, one line per seed; ``None`` when nothing was logged."""
+def training_curves(histories: dict[int, list[dict[str, float]]],
+                    objective: str | None = None) -> Figure | None:
+    """One panel per logged quantity, named in words (:data:`CURVE_NAMES`), one line per seed;
+    ``None`` when nothing was logged."""
     keys: list[str] = []
     for hist in histories.values():
         for row in hist:
@@ -57,6 +97,9 @@ def training_curves(histories: dict[int, list[dict[str, float]]]) -> Figure | No
     fig = Figure(figsize=(4.2 * ncols, 3.0 * nrows + 0.6), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     colors = _class_colors(len(histories))
+    epochs = [r["epoch"] for hist in histories.values() for r in hist if "epoch" in r]
+    first, last = min(epochs), max(epochs)
+    pad = max(0.3, 0.03 * (last - first))
     for ax, key in zip(axes, keys):
         for color, (seed, hist) in zip(colors, sorted(histories.items())):
             rows = [r for r in hist if key in r]
@@ -64,11 +107,14 @@ def training_curves(histories: dict[int, list[dict[str, float]]]) -> Figure | No
                 continue
             ax.plot([r["epoch"] for r in rows], [r[key] for r in rows], "o-", ms=3, lw=1.5,
                     color=color, label=f"seed {seed}")
-        ax.set_title(_CURVE_TITLES.get(key, key.replace("_", " ").capitalize()))
+        title, ylabel = curve_name(key, objective)
+        ax.set_title(title, fontsize="medium")
         ax.set_xlabel("epoch")
-        ax.set_ylabel(key)
+        ax.set_ylabel(ylabel, fontsize="small")
         ax.grid(alpha=0.3)
         ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.set_xlim(first - pad, last + pad)  # every panel on the same epochs
+        ax.ticklabel_format(axis="y", useOffset=False)  # values as logged, no "+1.6" offset
     for ax in axes[len(keys):]:
         ax.set_visible(False)
     axes[0].legend(fontsize="small")
@@ -101,21 +147,24 @@ def accuracy_bars(records: list[RunResult], title: str) -> Figure:
     ax.set_ylim(0, 108)
     ax.set_ylabel("per-class mean top-1 accuracy (%)")
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(loc="upper left", fontsize="small")
+    # Below the axes, outside them: inside, it would cover a bar's label near 100%.
+    fig.legend(loc="outside lower center", fontsize="small", frameon=False)
     ax.set_title(title, fontsize="medium")
     return fig
 
 
 def confusion_figure(cm: np.ndarray, names: list[str], title: str) -> Figure:
-    """Row-normalised confusion matrix (row = true class; the diagonal is per-class recall)."""
+    """Row-normalised confusion matrix in percent (row = true class; the diagonal is per-class
+    recall); the cells' numbers and the colour bar are both % of the true class's samples."""
     k = cm.shape[0]
     rows = cm.sum(axis=1, keepdims=True)
     frac = np.divide(cm, rows, out=np.zeros_like(cm, dtype=np.float64), where=rows > 0)
     side = float(np.clip(0.42 * k + 2.5, 4.5, 18.0))
     fig = Figure(figsize=(side + 1.2, side), layout="constrained")
     ax = fig.add_subplot()
-    im = ax.imshow(frac, cmap="Blues", vmin=0.0, vmax=1.0)
-    fig.colorbar(im, ax=ax, shrink=0.8, label="fraction of the true class's test samples")
+    pct = frac * 100
+    im = ax.imshow(pct, cmap="Blues", vmin=0.0, vmax=100.0)
+    fig.colorbar(im, ax=ax, shrink=0.8, label="% of the true class's test samples")
     if k <= 60:
         fs = "small" if k <= 20 else "x-small"
         labels = [_short(n) for n in names]
@@ -123,10 +172,10 @@ def confusion_figure(cm: np.ndarray, names: list[str], title: str) -> Figure:
                       fontsize=fs)
         ax.set_yticks(np.arange(k), labels, fontsize=fs)
     if k <= 25:
-        for (i, j), v in np.ndenumerate(frac):
-            if round(v * 100) >= 1:
-                ax.text(j, i, f"{v * 100:.0f}", ha="center", va="center", fontsize="x-small",
-                        color="white" if v > 0.5 else "black")
+        for (i, j), v in np.ndenumerate(pct):
+            if round(v) >= 1:
+                ax.text(j, i, f"{v:.0f}", ha="center", va="center", fontsize="x-small",
+                        color="white" if v > 50 else "black")
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
     ax.set_title(title, fontsize="medium")

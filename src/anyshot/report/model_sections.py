@@ -8,7 +8,7 @@ import numpy as np
 from anyshot.errors import AnyShotError
 from anyshot.report.feature_match import class_match
 from anyshot.report.figures import confusion_figure, embed_2d, embedding_figure, png_bytes
-from anyshot.report.page import Section, match_table
+from anyshot.report.page import Section, match_summary, match_table
 from anyshot.report.run_files import RunFiles
 
 
@@ -96,7 +96,6 @@ def model_sections(run: RunFiles, embedding: str, max_points: int, device: str) 
         f"{how} of real and synthetic {'features' if identity else 'codes'} as the final "
         f"classifier sees them, unseen classes of {data.name}, seed {seed}", axis))
     match = class_match(real_all, data.y[t], syn, sy, unseen)
-    good = int(np.sum((match.ratio < 1) & (match.own_share >= 0.5)))
     emb.caption = (
         f"{n_real} real test samples (dots) and {per_class} synthetic features per class (crosses)"
         f" from model {model_dir.relative_to(run.run_dir)}, shown as {space} the final classifier "
@@ -106,9 +105,7 @@ def model_sections(run: RunFiles, embedding: str, max_points: int, device: str) 
         "than the dots or sit off their centre and still classify well, and two dimensions can "
         "put crosses beside another colour's dots that are far from them in the full space. The "
         f"table below measures it in the full space, over all {t.size} test samples: "
-        f"{good} of {k} classes have their synthetic mean "
-        "nearer their own real mean than the nearest other class mean is (ratio < 1) with most "
-        f"synthetic points nearest their own class; median ratio {np.median(match.ratio):.2f}, "
+        f"{match_summary(match, names)}. Median ratio {np.median(match.ratio):.2f}; "
         f"{np.mean(match.own_share) * 100:.0f}% of synthetic points nearest their own class.")
     emb.table = match_table(match, names)
     return [conf, emb]

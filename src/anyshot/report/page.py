@@ -51,18 +51,39 @@ def _e(value: Any) -> str:
 
 
 def match_table(match: ClassMatch, names: list[str]) -> str:
+    """One row per class; a failed test shows in bold in its own column and in words in the
+    verdict column (the same words as the caption, :meth:`ClassMatch.failures`)."""
+
+    def bold(text: str, failed: bool) -> str:
+        return f"<b>{text}</b>" if failed else text
+
     rows = []
-    for i, name in enumerate(names):
-        good = match.ratio[i] < 1 and match.own_share[i] >= 0.5
+    for i, (name, failed) in enumerate(zip(names, match.failures())):
+        verdict = f"fails: {_e(failed)}" if failed else "good"
         rows.append(
             f"<tr><td class='l'>{_e(name)}</td><td>{match.offset[i]:.3g}</td>"
-            f"<td>{match.nearest[i]:.3g}</td><td>{'<b>' if not good else ''}{match.ratio[i]:.2f}"
-            f"{'</b>' if not good else ''}</td><td>{match.spread[i]:.2f}</td>"
-            f"<td>{match.own_share[i] * 100:.0f}%</td></tr>")
+            f"<td>{match.nearest[i]:.3g}</td>"
+            f"<td>{bold(f'{match.ratio[i]:.2f}', not match.ratio_ok[i])}</td>"
+            f"<td>{match.spread[i]:.2f}</td>"
+            f"<td>{bold(f'{match.own_share[i] * 100:.0f}%', not match.share_ok[i])}</td>"
+            f"<td class='l'>{verdict}</td></tr>")
     return ("<table><tr><th class='l'>unseen class</th><th>real-synthetic mean distance</th>"
             "<th>to nearest other class mean</th><th>ratio (good: &lt; 1)</th>"
             "<th>synthetic / real spread</th><th>synthetic points nearest own class "
-            "(good: high)</th></tr>" + "".join(rows) + "</table>")
+            "(good: &ge; 50%)</th><th class='l'>verdict</th></tr>" + "".join(rows) + "</table>")
+
+
+def match_summary(match: ClassMatch, names: list[str]) -> str:
+    """The caption's sentence on the table: how many classes pass both tests, and for each
+    class that does not, which test it fails."""
+    from anyshot.report.feature_match import MATCH_TESTS
+
+    k = len(names)
+    good = int(match.good.sum())
+    head = (f"{'all ' + str(k) if good == k else f'{good} of {k}'} classes pass both tests "
+            f"({MATCH_TESTS[0]}; {MATCH_TESTS[1]})")
+    failing = [f"{name} ({why})" for name, why in zip(names, match.failures()) if why]
+    return head + ("; failing: " + ", ".join(failing) if failing else "")
 
 
 def _results_tables(records: list[RunResult]) -> str:

@@ -58,7 +58,7 @@ def write_report(run_dir: Path, out: Path | None = None, *, max_points: int = 20
 
     rec = run.records[0]
     curves = Section("Training curves", "training_curves.png")
-    fig = training_curves(run.histories)
+    fig = training_curves(run.histories, rec.objective)
     if fig is None:
         curves.note = (f"No training history: method {rec.method!r} is not trained in epochs."
                        if not any(run.histories.values()) and rec.objective is None
@@ -67,9 +67,11 @@ def write_report(run_dir: Path, out: Path | None = None, *, max_points: int = 20
     else:
         curves.png = png_bytes(fig)
         curves.caption = ("Per-epoch means of the logged losses for each seed, from "
-                          "seed_<s>/history.jsonl. They belong to the model that was tested (with "
-                          "the honest protocol: the final training on the full training split, up "
-                          "to the last selected epoch).")
+                          "seed_<s>/history.jsonl; each panel's title names the value and its "
+                          "y-axis label its formula or sign. D is the critic, M SRWGAN's mapping, "
+                          "S_k its compatibility heads, E an energy critic's energy. They belong "
+                          "to the model that was tested (with the honest protocol: the final "
+                          "training on the full training split, up to the last selected epoch).")
     label = rec.protocol_label if len({r.protocol_label for r in run.records}) == 1 else "mixed"
     acc = Section("Test accuracy", "accuracy.png", png=png_bytes(accuracy_bars(
         run.records, f"Test accuracy of {rec.method} on {rec.dataset}\n"

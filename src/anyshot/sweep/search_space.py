@@ -152,7 +152,7 @@ def load_search_space(path: str | Path) -> tuple[dict[str, dict], str | None]:
                           "log: true}")
     try:
         raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ConfigError(f"search space file {str(path)!r} is not valid YAML: {exc}") from exc
     if not isinstance(raw, dict):
         raise ConfigError(f"search space file {str(path)!r} must hold a mapping with keys 'space' "
