@@ -209,9 +209,13 @@ def predict(
             if note:
                 typer.secho(f"warning: {note}", fg=typer.colors.YELLOW, err=True)
             clf.fit(X, y, class_attributes=attrs, unseen_classes=unseen_classes)
+            _print_selection(clf)
             if save_model is not None:
                 clf.save(save_model)
-        pred = clf.predict(Xn)
+        try:
+            pred = clf.predict(Xn)
+        except AnyShotError as exc:
+            raise ConfigError(f"--input: {exc}") from exc
         table_out = pd.DataFrame({"prediction": np.asarray(pred)})
         if proba:
             columns = [str(c) for c in clf.classes_]
@@ -360,6 +364,20 @@ def _unseen_classes(text: str | None, path: Path, names: list[str], y: Any) -> l
     return wanted
 
 
+def _print_selection(clf: Any) -> None:
+    """The estimator's validation table: each candidate method's held-out score on the folds,
+    its spread, time and what became of it (chosen, validated, skipped or stopped)."""
+    rows = clf.selection_
+    if not rows:
+        return
+    typer.echo("method                 validation score      folds  seconds  status")
+    for r in rows:
+        score = ("-" if r["score"] != r["score"]  # NaN: not validated
+                 else f"{r['score'] * 100:5.1f} +- {r['spread'] * 100:4.1f}")
+        typer.echo(f"{r['method']:<22} {score:<20} {r['folds']:>6} {r['seconds']:>8.1f}  "
+                   f"{r['status']}" + (f" ({r['reason']})" if r["reason"] else ""))
+
+
 def _input_rows(path: Path, label_column: str, n_features: int, against: str) -> Any:
     """The ``--input`` samples as a float array (a label column is dropped), with as many
     feature columns as the training features (``against`` says where those come from)."""
@@ -394,7 +412,8 @@ def _read(option: str, path: Path):
 
 
 def _numeric_rows(option: str, path: Path, table, hint: str = "") -> Any:
-    """Features as a float array; non-numeric columns and NaN/inf rows named with the file."""
+    """Features as a float table (its header names the columns, which ``predict`` matches by
+    name); non-numeric columns and NaN/inf rows named with the file."""
     import numpy as np
     import pandas as pd
 
@@ -402,8 +421,8 @@ def _numeric_rows(option: str, path: Path, table, hint: str = "") -> Any:
     if bad:
         raise ConfigError(f"{option}: {str(path)!r} has non-numeric columns {bad[:5]}; they "
                           f"must hold numbers{hint}.")
-    X = table.to_numpy(dtype=np.float64)
-    rows = np.unique(np.nonzero(~np.isfinite(X))[0])
+    X = table.astype(np.float64)  # a DataFrame: the estimator matches columns by name
+    rows = np.unique(np.nonzero(~np.isfinite(X.to_numpy()))[0])
     if rows.size:
         if path.suffix.lower() == ".csv":  # line numbers of the file: the header is line 1
             where = "line(s) " + ", ".join(str(int(r) + 2) for r in rows[:5]) + " of the file"
