@@ -318,3 +318,13 @@ def test_bad_storage_url_is_a_config_error(config, tmp_path: Path) -> None:
         open_storage("no-scheme-here")
     with pytest.raises(StorageError, match="cannot open the study database .*folder exists"):
         open_storage(f"sqlite:///{tmp_path / 'missing' / 'x.db'}")
+    # Reading a study (anyshot sweep --summary) creates nothing.
+    from anyshot.sweep import load_sweep_result
+
+    with pytest.raises(StorageError, match="no study database at .*does not exist"):
+        load_sweep_result(f"sqlite:///{tmp_path / 'none.db'}", "anyshot")
+    assert not (tmp_path / "none.db").exists()
+    (tmp_path / "empty.db").touch()
+    with pytest.raises(StorageError, match="holds no study"):
+        load_sweep_result(f"sqlite:///{tmp_path / 'empty.db'}", "anyshot")
+    assert (tmp_path / "empty.db").stat().st_size == 0

@@ -65,8 +65,9 @@ def test_three_workers_share_one_study(postgres_db, tmp_path: Path, space_file: 
     out = tmp_path / "out"
     common = [*CONFIG, "--set", "method.params.syn_num=200", "--space", str(space_file),
               "--trials", "2", "--study-name", "shared", "--out", str(out), "--threads", "1"]
-    # Worker 0 keeps the password out of the URL (PGPASSWORD); the others have it in the URL.
-    workers = [_worker([*common, "--storage", server.url(db, password=None)],
+    # Worker 0 keeps the URL off its command line and the password out of the URL (both from
+    # the environment); the others have the password in the URL.
+    workers = [_worker(common, ANYSHOT_SWEEP_STORAGE=server.url(db, password=None),
                        PGPASSWORD=PASSWORD)]
     workers += [_worker([*common, "--storage", server.url(db)]) for _ in range(2)]
     outputs = [w.communicate(timeout=240) for w in workers]

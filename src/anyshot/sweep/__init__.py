@@ -7,7 +7,8 @@
 
 A search space is a YAML-friendly mapping from dotted config paths to distributions::
 
-    metric: gzsl_h                      # optional; default gzsl_h (gfsl_h with shots), else zsl
+    metric: gzsl_h      # optional; default gzsl_h (gzsl_cal_h calibrated, with folds >= 2;
+                        # gfsl_* with shots) when GZSL is a task, else zsl
     space:
       method.params.lr:        {type: float, low: 1.0e-4, high: 1.0e-2, log: true}
       method.params.hidden:    {type: int, low: 64, high: 512, log: true}

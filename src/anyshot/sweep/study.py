@@ -138,7 +138,8 @@ def _connection_problem(exc: Exception, url) -> str:
     return text
 
 
-def open_storage(storage: str, heartbeat: int | None = HEARTBEAT_SECONDS):
+def open_storage(storage: str, heartbeat: int | None = HEARTBEAT_SECONDS, *,
+                 create: bool = True):
     """Connect to the study database (an ``optuna.storages.RDBStorage``), creating its tables.
 
     Args:
@@ -146,6 +147,7 @@ def open_storage(storage: str, heartbeat: int | None = HEARTBEAT_SECONDS):
             stay out of the URL (``PGPASSWORD`` or ``~/.pgpass``, read by the driver).
         heartbeat: seconds between a running trial's heartbeats (``None``: no heartbeats); a
             trial silent for twice as long is failed and queued again (:data:`RETRIES` times).
+        create: create the tables (and the SQLite file) when missing; ``False`` to only read.
 
     Raises:
         StorageError: the server cannot be reached, refuses the user or password, or the
@@ -157,6 +159,11 @@ def open_storage(storage: str, heartbeat: int | None = HEARTBEAT_SECONDS):
 
     url = _engine_url(storage)
     shown = public_url(storage)
+    if not create and url.get_backend_name() == "sqlite" and url.database not in (None, "",
+                                                                                 ":memory:"):
+        if not Path(url.database).is_file():
+            raise StorageError(f"no study database at {shown}: the file {url.database!r} does "
+                               "not exist.")
     engine_kwargs: dict[str, Any] = {"pool_pre_ping": True}  # a worker outlives idle connections
     if url.get_backend_name() == "postgresql" and "connect_timeout" not in url.query:
         engine_kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
@@ -171,13 +178,21 @@ def open_storage(storage: str, heartbeat: int | None = HEARTBEAT_SECONDS):
                               "grace_period": 2 * int(heartbeat),
                               "heartbeat_stale_trial_callback": retry}
                 return optuna.storages.RDBStorage(url.render_as_string(hide_password=False),
-                                                  engine_kwargs=engine_kwargs, **kwargs)
-        except (IntegrityError, ProgrammingError):
+                                                  engine_kwargs=engine_kwargs,
+                                                  skip_table_creation=not create, **kwargs)
+        except (IntegrityError, ProgrammingError) as exc:
             # Workers starting together on an empty PostgreSQL database race to create the
             # tables; the loser sees them half made. Try again once the winner is done.
             if attempt == 2:
-                raise
+                raise StorageError(f"cannot open the study database {shown}: "
+                                   f"{_connection_problem(exc, url)}; check that the user may "
+                                   "create tables there (e.g. owns the database).") from exc
             time.sleep(0.5 + attempt)
+        except optuna.exceptions.StorageInternalError as exc:
+            if create:
+                raise StorageError(f"the study database {shown} failed: "
+                                   f"{_connection_problem(exc.__cause__ or exc, url)}.") from exc
+            raise StorageError(f"{shown} holds no study (it has no Optuna tables).") from exc
         except ImportError as exc:
             raise ConfigError(
                 f"storage {shown!r} needs a database driver that is not installed "
@@ -521,11 +536,11 @@ def load_sweep_result(storage: str, study_name: str) -> SweepResult:
     """
     import optuna
 
-    rdb = open_storage(storage, heartbeat=None)
+    rdb = open_storage(storage, heartbeat=None, create=False)
     try:
         study = optuna.load_study(study_name=study_name, storage=rdb)
     except KeyError as exc:
-        names = [s.study_name for s in optuna.get_all_study_summaries(rdb)]
+        names = rdb.get_all_studies()
         raise StorageError(f"{public_url(storage)} holds no study {study_name!r} (studies: "
-                           f"{', '.join(map(repr, names)) or 'none'}).") from exc
+                           f"{', '.join(repr(s.study_name) for s in names) or 'none'}).") from exc
     return _result(study, storage)
