@@ -76,7 +76,7 @@ def run_case(spec: dict) -> dict:
     from anyshot.config import load_config
     from anyshot.data.synthetic import make_synthetic
     from anyshot.data.transforms import scale_features
-    from anyshot.evaluation.evaluate import evaluate
+    from anyshot.evaluation.scoring import evaluate
     from anyshot.experiment import build_method
     from anyshot.training import fit
     from anyshot.training.graphs import WARMUP

@@ -18,7 +18,7 @@ import numpy as np
 import yaml
 
 from anyshot.config import load_config
-from anyshot.evaluation.evaluate import evaluate
+from anyshot.evaluation.scoring import evaluate
 from anyshot.experiment import build_method, prepare_data
 from anyshot.protocols.folds import validation_fold
 from anyshot.training import fit

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
 from types import ModuleType
 
@@ -36,3 +37,26 @@ def load_benchmark(name: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A throwaway PostgreSQL server for the session (:mod:`tests.integration.postgres`),
+    stopped at the end. Skips without PostgreSQL; in CI (``CI=true``) fails instead, so the
+    tests of shared studies never pass by being skipped."""
+    from tests.integration.postgres import PostgresUnavailable, start_server
+
+    try:
+        server = start_server()
+    except PostgresUnavailable as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL tests must run in CI, but no server could start: {exc}")
+        pytest.skip(f"no PostgreSQL server here: {exc}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_db(postgres_server):
+    """(server, name of a new empty database) for one test."""
+    return postgres_server, postgres_server.create_database()

@@ -20,8 +20,8 @@ from anyshot.data.dataset import AnyShotData
 from anyshot.data.registry import load_dataset
 from anyshot.data.transforms import scale_features
 from anyshot.errors import ConfigError
-from anyshot.evaluation.evaluate import evaluate
 from anyshot.evaluation.results import RunResult
+from anyshot.evaluation.scoring import evaluate
 from anyshot.evaluation.task import Task, tasks_of
 from anyshot.io import atomic_write_text
 from anyshot.methods import Method

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from anyshot.config import load_config
-from anyshot.evaluation.evaluate import evaluate
+from anyshot.evaluation.scoring import evaluate
 from anyshot.experiment import build_method, prepare_data, run_experiment
 from anyshot.methods import Method
 from anyshot.training import fit

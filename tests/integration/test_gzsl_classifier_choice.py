@@ -6,8 +6,8 @@ import pytest
 
 from anyshot.config import load_config
 from anyshot.errors import ConfigError
-from anyshot.evaluation.evaluate import choose_gzsl_classifier
 from anyshot.evaluation.final_classifier import SynthesisConfig
+from anyshot.evaluation.scoring import choose_gzsl_classifier
 from anyshot.evaluation.task import Task
 from anyshot.experiment import run_experiment
 from anyshot.methods import Method

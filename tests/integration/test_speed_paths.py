@@ -18,7 +18,7 @@ import torch
 
 from anyshot.config import load_config
 from anyshot.errors import ConfigError
-from anyshot.evaluation.evaluate import evaluate
+from anyshot.evaluation.scoring import evaluate
 from anyshot.evaluation.task import tasks_of
 from anyshot.experiment import build_method, prepare_data, run_experiment
 from anyshot.protocols import Evaluations, train

@@ -7,8 +7,8 @@ import pytest
 from anyshot.config import ValidationConfig, load_config
 from anyshot.errors import ConfigError
 from anyshot.evaluation.calibration import GAMMA_GRID
-from anyshot.evaluation.evaluate import evaluate
 from anyshot.evaluation.results import summarize
+from anyshot.evaluation.scoring import evaluate
 from anyshot.evaluation.task import tasks_of
 from anyshot.experiment import build_method, method_factory, prepare_data, run_experiment
 from anyshot.protocols import Evaluations, train

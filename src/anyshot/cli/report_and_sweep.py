@@ -35,21 +35,24 @@ def report(
 
 def sweep(
     config: Annotated[
-        str,
-        typer.Option("--config", "-c", help="YAML file or preset name (see `anyshot presets`)"),
-    ],
+        Optional[str],
+        typer.Option("--config", "-c", help="YAML file or preset name (see `anyshot presets`)",
+                     show_default="required, except with --summary"),
+    ] = None,
     space: Annotated[
-        Path,
+        Optional[Path],
         typer.Option(
             help=(
                 "search space YAML: {metric: ..., space: {dotted.key: {type: "
                 "float|int|categorical, ...}}}"
             ),
+            show_default="required, except with --summary",
         ),
-    ],
+    ] = None,
     trials: Annotated[
         int,
-        typer.Option(help="trials to add in this call (a study resumes where it stopped)"),
+        typer.Option(help="trials this worker adds (a study resumes where it stopped; workers "
+                          "sharing it add theirs)"),
     ] = 20,
     jobs: Annotated[
         int,
@@ -57,7 +60,9 @@ def sweep(
     ] = 1,
     storage: Annotated[
         Optional[str],
-        typer.Option(help="SQLAlchemy URL of the study", show_default="sqlite:///<out>/sweep.db"),
+        typer.Option(help="SQLAlchemy URL of the study, e.g. postgresql://USER@HOST:5432/DB "
+                          "(password from PGPASSWORD or ~/.pgpass; printed masked)",
+                     envvar="ANYSHOT_SWEEP_STORAGE", show_default="sqlite:///<out>/sweep.db"),
     ] = None,
     study_name: Annotated[str, typer.Option(help="study to create or continue")] = "anyshot",
     out: Annotated[
@@ -69,7 +74,7 @@ def sweep(
     ] = None,
     seed: Annotated[
         int,
-        typer.Option(help="seed of the validation split, the models and the sampler"),
+        typer.Option(help="seed of the validation folds, the models and the sampler"),
     ] = 0,
     threads: Annotated[
         Optional[int],
@@ -78,15 +83,41 @@ def sweep(
             show_default="automatic",
         ),
     ] = None,
+    heartbeat: Annotated[
+        int,
+        typer.Option(help="seconds between a running trial's heartbeats; a trial silent for twice "
+                          "as long (its worker died) is marked failed and run again once"),
+    ] = 60,
+    summary: Annotated[
+        bool,
+        typer.Option("--summary", help="print the study's trials by state and its best so far; "
+                                       "run and write nothing"),
+    ] = False,
     set_: Sets = None,
 ) -> None:
-    """Search hyperparameters with Optuna on the validation split (the test split is never read)."""
-    from anyshot.sweep import load_search_space, sweep_command
+    """Search hyperparameters with Optuna on the validation folds (the test split is never read).
+
+    Several workers (processes, machines) given the same --storage URL and --study-name share
+    one study. With evaluation.validation.folds >= 2 each trial is scored by the held-out-fold
+    value of the metric, as `anyshot train` records it; with one fold, by its best epoch."""
+    from anyshot.sweep import load_search_space, summary_command, sweep_command
 
     with exit_on_errors():
+        if summary:
+            if storage is None:
+                raise ConfigError("--summary reads a study: give --storage URL (and "
+                                  "--study-name) of the study to watch.")
+            summary_command(storage, study_name)
+            return
+        if config is None or space is None:
+            missing = " and ".join(o for o, v in (("--config", config), ("--space", space))
+                                   if v is None)
+            raise ConfigError(f"{missing} required: give a config (preset or YAML) and a search "
+                              "space YAML (see `anyshot sweep --help`).")
         checks.at_least("--trials", trials, 1)
         checks.at_least("--jobs", jobs, 1)
         checks.at_least("--seed", seed, 0)
+        checks.at_least("--heartbeat", heartbeat, 1)
         checks.threads(threads)
         if not space.is_file():
             raise ConfigError(f"--space: file {str(space)!r} does not exist; write a search space "
@@ -100,4 +131,4 @@ def sweep(
         except ConfigError as exc:
             raise ConfigError(f"--space: {exc}") from exc
         sweep_command(config, space, trials, storage, study_name, out, overrides=overrides,
-                      seed=seed, jobs=jobs, threads=threads)
+                      seed=seed, jobs=jobs, threads=threads, heartbeat=heartbeat)

@@ -2,9 +2,9 @@
 Which data trains, selects and is read once is :mod:`anyshot.protocols`'."""
 
 from anyshot.evaluation.classifier import ClassifierConfig, SoftmaxClassifier
-from anyshot.evaluation.evaluate import evaluate
 from anyshot.evaluation.metrics import harmonic_mean, per_class_accuracy
 from anyshot.evaluation.results import RunResult, format_mean_std, summarize
+from anyshot.evaluation.scoring import evaluate
 from anyshot.evaluation.task import Task, tasks_of
 
 __all__ = [

@@ -8,9 +8,9 @@ from typing import Any
 
 from anyshot.data.dataset import AnyShotData
 from anyshot.errors import ConfigError
-from anyshot.evaluation.evaluate import evaluate
 from anyshot.evaluation.final_classifier import gzsl_classifier_choices
 from anyshot.evaluation.results import RunResult
+from anyshot.evaluation.scoring import evaluate
 from anyshot.evaluation.task import Task
 from anyshot.methods import Method
 from anyshot.protocols.base import MethodFactory, Protocol, save_models

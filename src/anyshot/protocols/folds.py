@@ -18,7 +18,7 @@ import numpy as np
 from anyshot.data.dataset import AnyShotData
 from anyshot.errors import ConfigError
 from anyshot.evaluation.calibration import GAMMA_GRID
-from anyshot.evaluation.evaluate import as_tasks, choose_gzsl_classifier
+from anyshot.evaluation.scoring import as_tasks, choose_gzsl_classifier
 from anyshot.evaluation.task import Task, held_out, listed
 from anyshot.protocols.settings import ValidationConfig
 
@@ -95,7 +95,7 @@ def mean_curve(curves: list[list[dict[str, Any]]], data: AnyShotData,
     """Fold-mean evaluation curve: rows of the epochs every fold evaluated (folds that early
     stopping ended sooner shorten the search), each value the mean over folds (lists
     elementwise). With several GZSL final classifiers listed, each row then takes the best one's
-    metrics (:func:`~anyshot.evaluation.evaluate.choose_gzsl_classifier`, on the fold means).
+    metrics (:func:`~anyshot.evaluation.scoring.choose_gzsl_classifier`, on the fold means).
     With ``calibrated``, the GZSL gamma is re-chosen on the fold-mean H curve:
 
         i* = argmax_i mean_f H_f(gamma_i),  <g>_cal_h = mean_f H_f(gamma_i*),

@@ -19,7 +19,7 @@ from typing import Any, Callable, Mapping
 
 from anyshot.checkpoint import Checkpointer
 from anyshot.data.dataset import AnyShotData
-from anyshot.evaluation.evaluate import evaluate
+from anyshot.evaluation.scoring import evaluate
 from anyshot.evaluation.task import Task
 from anyshot.methods.base import Method, StopTraining
 from anyshot.protocols.folds import evaluations_since_best
@@ -39,7 +39,7 @@ class Evaluations:
         tasks: the tasks evaluated at every ``every``-th epoch and at the last one.
         every: evaluate every that many epochs (0: only at the epochs of ``at``).
         at: epoch -> the tasks evaluated there (the final model's selected epochs).
-        calibrate / gamma: as in :func:`~anyshot.evaluation.evaluate.evaluate`.
+        calibrate / gamma: as in :func:`~anyshot.evaluation.scoring.evaluate`.
         patience: stop once that many evaluations in a row bring no new best selection metric
             of any task (``None``: train every epoch).
         after: ``after(epoch, tasks)``, called after each evaluation (saving the model).
