@@ -46,11 +46,11 @@ __all__ = ["GenerativeMethod"]
 class GenerativeMethod(Method):
     """A feature-generating method trained adversarially with any objective.
 
-    A subclass creates its networks and terms in :meth:`_build` and generates in
-    :meth:`generate`; it may replace how batches are sampled (:meth:`sample_batch`), what a
-    generator step hands its terms (:meth:`generate_for_training`), how the critic is read
-    (:meth:`critic_view`, :meth:`generator_view`) and which modules each side trains
-    (:meth:`networks`).
+    A subclass creates its networks in :meth:`_build`, sets its loss terms in :meth:`_build` or,
+    where they need the training data, :meth:`_prepare`, and generates in :meth:`generate`; it
+    may replace how batches are sampled (:meth:`sample_batch`), what a generator step hands its
+    terms (:meth:`generate_for_training`), how the critic is read (:meth:`critic_view`,
+    :meth:`generator_view`) and which modules each side trains (:meth:`networks`).
     """
 
     config: GenerativeConfig
@@ -69,7 +69,7 @@ class GenerativeMethod(Method):
     @abstractmethod
     def _build(self, feature_dim: int, attr_dim: int) -> None:
         """Create ``self.generator_`` and ``self.critic_`` (and any extra modules), and set
-        ``critic_terms_`` / ``generator_terms_``."""
+        ``critic_terms_`` / ``generator_terms_`` (or leave them to :meth:`_prepare`)."""
 
     @abstractmethod
     def generate(self, a: torch.Tensor, rng: torch.Generator,

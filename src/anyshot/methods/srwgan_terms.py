@@ -1,7 +1,7 @@
 """SRWGAN's loss terms, one small class each (:mod:`anyshot.methods.srwgan` lists them).
 
 A term is built from explicit inputs (weights, modules, tensors) and called with the step
-outputs (:class:`~anyshot.training.step.CriticStep` or ``GeneratorStep``, whose ``batch`` is a
+outputs (:class:`~anyshot.objectives.step.CriticStep` or ``GeneratorStep``, whose ``batch`` is a
 :class:`RefinementBatch` and ``generation`` a :class:`RefinementGeneration`); it returns the
 weighted loss and its detached logs (:class:`~anyshot.objectives.base.LossTerms`), or ``None``
 where it does not apply. The loss math is in :mod:`anyshot.objectives`; a term only

@@ -15,12 +15,12 @@ A search space is a YAML-friendly mapping from dotted config paths to distributi
       method.params.cls_weight: {type: categorical, choices: [0.1, 1.0]}
 
 Every trial applies the sampled values to the config and trains on the validation problems
-carved from the training classes (:func:`anyshot.selection.validation_views`, exactly as the
+carved from the training classes (:func:`anyshot.protocols.folds.validation_views`, exactly as the
 ``honest`` protocol does). Its score:
 
     folds >= 2   held-out-fold value of the metric, as ``anyshot train`` records it: every
                  choice (epoch, GZSL classifier, gamma) made on the other folds, scored on
-                 each fold, averaged (:func:`anyshot.selection.held_out_fold_scores`)
+                 each fold, averaged (:func:`anyshot.protocols.folds.held_out_fold_scores`)
     folds = 1    best value of the metric over the evaluated epochs of the one fold
 
 The test split is never evaluated: the sweep picks hyperparameters, ``anyshot train`` then reads

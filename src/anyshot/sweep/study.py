@@ -286,11 +286,11 @@ def run_sweep(config: ExperimentConfig, search_space: dict, *, n_trials: int,
 
     Each trial applies its sampled values to the config and trains on the validation problems
     carved from the training classes, as the ``honest`` protocol does
-    (:func:`anyshot.selection.validation_views`). Its score (``SweepResult.score``):
+    (:func:`anyshot.protocols.folds.validation_views`). Its score (``SweepResult.score``):
 
     - ``evaluation.validation.folds`` >= 2: one model per fold; the trial's value is the
       held-out-fold score of ``metric`` that ``anyshot train`` records
-      (:func:`anyshot.selection.held_out_fold_scores`: each fold scored with the epoch, GZSL
+      (:func:`anyshot.protocols.folds.held_out_fold_scores`: each fold scored with the epoch, GZSL
       classifier and gamma chosen on the other folds, averaged over folds), so a setting with
       epochs to choose gets no bonus over one without.
     - one fold: the best value of ``metric`` over the evaluated epochs of that fold.
