@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-import anyshot.methods.generative
+import anyshot.training.trainer
 from anyshot import AnyShotClassifier
 from anyshot.cli import app
 from anyshot.config import load_config
@@ -31,7 +31,7 @@ def _no_training(monkeypatch) -> None:
     def refuse(*args, **kwargs):
         raise AssertionError("predict --model trained a generator")
 
-    monkeypatch.setattr(anyshot.methods.generative.GenerativeMethod, "fit", refuse)
+    monkeypatch.setattr(anyshot.training.trainer.Trainer, "fit", refuse)
 
 
 def test_predict_model_matches_the_saved_estimator(tmp_path: Path, monkeypatch) -> None:
@@ -39,7 +39,8 @@ def test_predict_model_matches_the_saved_estimator(tmp_path: Path, monkeypatch) 
     names = np.array([f"sp-{c}" for c in range(d.n_classes)], dtype=object)
     table = pd.DataFrame(d.attributes, index=names)
     tv = d.trainval
-    est = AnyShotClassifier(method_params=TINY).fit(d.X[tv], names[d.y[tv]], class_attributes=table)
+    est = AnyShotClassifier(method="clswgan", method_params=TINY).fit(
+        d.X[tv], names[d.y[tv]], class_attributes=table)
     est.save(tmp_path / "model")
     rows = np.concatenate([d.test_unseen, d.test_seen])
     new = pd.DataFrame(d.X[rows], columns=[f"f{j}" for j in range(d.n_features)])

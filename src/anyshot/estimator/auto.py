@@ -30,14 +30,16 @@ import numpy as np
 
 from anyshot.data.dataset import AnyShotData
 from anyshot.errors import AnyShotError
+from anyshot.evaluation.calibration import CalibratedClassifier, fit_temperature, log_softmax
 from anyshot.evaluation.task import Task, held_out
 from anyshot.protocols.base import MethodFactory
 from anyshot.protocols.folds import held_out_fold_values
 from anyshot.protocols.honest import Honest, Selection
 from anyshot.protocols.settings import EvaluationConfig, ValidationConfig
+from anyshot.training import fit
 
 __all__ = ["AUTO_CANDIDATES", "CandidateResult", "auto_select", "choose", "poor_fit_problems",
-           "validation_settings"]
+           "validation_settings", "validation_temperature"]
 
 #: (name, preset) of the candidates of ``method="auto"``, cheap ones first; the first is the
 #: default that a challenger must clearly beat.
@@ -191,3 +193,27 @@ def poor_fit_problems(selection: Selection, kind: str, calibrated: bool) -> list
             if value is not None and value < 0.10:
                 problems.append(f"GZSL {label} accuracy on the folds is {value * 100:.1f}%")
     return problems
+
+
+def validation_temperature(chosen: CandidateResult, kind: str, epochs: int | None,
+                           gamma: float | None) -> tuple[float, dict[str, float]]:
+    """The temperature of ``predict_proba``, chosen on the validation folds: the chosen
+    method refitted on each fold (the first only, for a generative one) at the chosen
+    epoch, its calibrated scores on the fold's held-out rows. Returns T and, on those rows,
+    the mean top probability and the accuracy it should track."""
+    sel = chosen.selection
+    scores, labels = [], []
+    for view in sel.views[:1 if chosen.factory().iterative else 3]:
+        model = fit(chosen.factory(**sel.overrides), view, epochs=epochs)
+        task = Task.of(view, kind)
+        clf = CalibratedClassifier(
+            model.build_classifier(task, view.X[task.real_rows], view.y[task.real_rows]),
+            task.seen, gamma or 0.0)
+        rows = np.concatenate([task.test_unseen, task.test_seen])
+        scores.append(clf.scores(view.X[rows]))
+        labels.append(np.searchsorted(task.candidates, view.y[rows]))
+    s, y = np.concatenate(scores), np.concatenate(labels)
+    t = fit_temperature(s, y)
+    proba = np.exp(log_softmax(s / t))
+    return t, {"proba_mean_top": float(proba.max(1).mean()),
+               "proba_accuracy": float((proba.argmax(1) == y).mean())}

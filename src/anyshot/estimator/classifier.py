@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import fields
 from pathlib import Path
 from typing import Any, Hashable, Sequence
 
@@ -59,17 +58,17 @@ from anyshot.estimator.auto import (
     CandidateResult,
     auto_select,
     poor_fit_problems,
+    validation_temperature,
 )
-from anyshot.estimator.inputs import encode_problem
+from anyshot.estimator.inputs import encode_problem, method_factory_for
 from anyshot.estimator.persistence import load_estimator, save_estimator
 from anyshot.evaluation.calibration import CalibratedClassifier
 from anyshot.evaluation.final_classifier import Classifier
 from anyshot.evaluation.task import Task
-from anyshot.methods import METHODS, Method
+from anyshot.methods import Method
 from anyshot.protocols.base import MethodFactory
-from anyshot.sizing import data_sized_params
 from anyshot.training import fit
-from anyshot.utils import check_param_values, limit_threads, network_width
+from anyshot.utils import limit_threads, network_width
 
 __all__ = ["AnyShotClassifier"]
 
@@ -124,9 +123,10 @@ class AnyShotClassifier(ClassifierMixin, BaseEstimator):
             The previous torch setting is restored afterwards.
 
     Learned: ``method_`` (the fitted method), ``classifier_``, ``classes_``, ``gamma_`` (the
-    calibration gamma, or ``None``), ``selection_`` (one dict per candidate: method, score,
-    spread, folds, seconds, status, reason), ``validation_`` (the chosen method's validation
-    scores), ``n_features_in_`` and, for DataFrames, ``feature_names_in_``.
+    calibration gamma, or ``None``), ``temperature_`` (of ``predict_proba``, chosen on the folds
+    so that its confidence tracks the accuracy), ``selection_`` (one dict per candidate: method,
+    score, spread, folds, seconds, status, reason), ``validation_`` (the chosen method's
+    validation scores), ``n_features_in_`` and, for DataFrames, ``feature_names_in_``.
     """
 
     def __init__(self, method: str | None = "auto", objective: str | None = None,
@@ -151,62 +151,20 @@ class AnyShotClassifier(ClassifierMixin, BaseEstimator):
         self.threads = threads
 
     # ------------------------------------------------------------------ methods to try
-    def _factory(self, method: str | None, preset: str | None,
-                 sizes: tuple[int, int, int, float] | None) -> tuple[MethodFactory, int]:
-        """The factory of ``method`` started from ``preset`` (explicit arguments over it;
-        hyperparameters nobody set sized to the data) and the epochs between evaluations."""
-        name, objective, params, obj_params, every = "clswgan", "wgan-gp", {}, {}, 0
-        if preset is not None:
-            from anyshot.config import load_config
-
-            cfg = load_config(preset)
-            name, params = cfg.method.name, dict(cfg.method.params)
-            every = cfg.evaluation.eval_every
-            if cfg.objective is not None:
-                objective, obj_params = cfg.objective.name, dict(cfg.objective.params)
-        if method is not None and method != name:
-            name, params, every = method, {}, 0
-        if self.objective is not None and self.objective != objective:
-            objective, obj_params = self.objective, {}
-        params.update(self.method_params or {})
-        obj_params.update(self.objective_params or {})
-        key = name.lower().replace("_", "-")
-        is_generative = key in METHODS and METHODS[key].iterative
-        if self.epochs is not None and is_generative:
-            params["epochs"] = int(self.epochs)
-        if sizes is not None and is_generative:
-            names = {f.name for f in fields(METHODS[key].config_class)}
-            # the generator's output range follows the features' scaling
-            params.setdefault("out", {"minmax": "sigmoid"}.get(self.scaling, "none"))
-            for field_name, value in data_sized_params(*sizes, names, key).items():
-                if isinstance(value, dict):  # nested settings: fill only the unset keys
-                    given = params.get(field_name) or {}
-                    params[field_name] = ({**value, **given} if isinstance(given, dict)
-                                          else given)
-                else:
-                    params.setdefault(field_name, value)
-        factory = MethodFactory(name, params, objective if is_generative else None,
-                                obj_params if is_generative else {}, self.device,
-                                int(self.random_state))
-        check_param_values(factory().config, "method_params")
-        if not every:
-            every = max(1, int(params.get("epochs", 0) or 0) // 8)
-        return factory, every
-
     def _candidates(self, sizes) -> list[tuple[str, MethodFactory, int, int]]:
         """(name, factory, folds, eval_every) of every method to validate, the default first."""
         method = self.method if self.method is not None else "auto"
         if self.preset is not None and method == "auto":
             method = None  # a preset names its method
         if method != "auto":
-            factory, every = self._factory(method, self.preset, sizes)
+            factory, every = method_factory_for(self, method, self.preset, sizes)
             return [(factory.name, factory, int(self.folds), every)]
         if self.method_params or self.objective_params:
             raise DataError("method_params and objective_params belong to one method; name it "
                             "(method='clswgan', ...) instead of method='auto'.")
         out = []
         for name, preset in AUTO_CANDIDATES:
-            factory, every = self._factory(None, preset, sizes)
+            factory, every = method_factory_for(self, None, preset, sizes)
             folds = int(self.folds) if factory().iterative else max(CLOSED_FORM_FOLDS,
                                                                      int(self.folds))
             out.append((name, factory, folds, every))
@@ -261,6 +219,7 @@ class AnyShotClassifier(ClassifierMixin, BaseEstimator):
         self.attribute_labels_ = labels
         self.seen_, self.unseen_ = seen, unseen
         self.gamma_, self.selection_, self.validation_ = None, [], {}
+        self.temperature_ = 1.0
         if len(labels) == 1:  # a single class: nothing to learn, sklearn still expects a fit
             self.method_, self.shots_ = None, 0
             self.classifier_ = ConstantClassifier(np.array([0]))
@@ -302,6 +261,7 @@ class AnyShotClassifier(ClassifierMixin, BaseEstimator):
             self.selection_ = [CandidateResult(name, factory, status="chosen",
                                                reason="no validation folds").row()]
             final, epochs, overrides = factory(), None, {}
+            self.temperature_ = 1.0
         else:
             results, best = auto_select(
                 data, [(n, f, k) for n, f, k, _ in candidates], seed=int(self.random_state),
@@ -317,13 +277,15 @@ class AnyShotClassifier(ClassifierMixin, BaseEstimator):
             final = chosen.factory(**overrides)
             epochs = sel.selected.get(kind) if final.iterative else None
             self._warn_if_poor(chosen, kind)
+            self.temperature_, fold_fit = validation_temperature(chosen, kind, epochs,
+                                                                 self.gamma_)
+            self.validation_.update(fold_fit)
         fit(final, data, epochs=epochs)
         self.method_ = final
         task = Task.of(data, kind)
         clf = final.build_classifier(task, data.X[task.real_rows], data.y[task.real_rows])
-        if self.gamma_ is not None:
-            clf = CalibratedClassifier(clf, task.seen, self.gamma_)
-        self.classifier_ = clf
+        self.classifier_ = CalibratedClassifier(clf, task.seen, self.gamma_ or 0.0,
+                                                self.temperature_)
         self._set_classes(task.candidates)
 
     def _warn_if_poor(self, chosen: CandidateResult, kind: str) -> None:

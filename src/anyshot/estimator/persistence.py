@@ -47,6 +47,7 @@ def save_estimator(est: Any, path: Path) -> None:
                              else [str(c) for c in est.feature_names_in_]),
         "candidates": est.classifier_.candidates.tolist(),
         "gamma": est.gamma_,
+        "temperature": est.temperature_,
         "selection": est.selection_,
     }
     try:
@@ -76,15 +77,14 @@ def load_estimator(cls: type, path: Path, device: str | None) -> Any:
     if state.get("feature_names_in") is not None:
         est.feature_names_in_ = np.array(state["feature_names_in"], dtype=object)
     est.gamma_ = state.get("gamma")
+    est.temperature_ = state.get("temperature", 1.0)
     est.selection_ = state.get("selection", [])
     est.validation_ = {}
     generalized = est.generalized or est.unseen_.size == 0
     task = Task.over(np.array(state["candidates"], dtype=np.int64), est.unseen_, est.seen_,
                      generalized=generalized)
     clf = est.method_.restore_classifier(task, load_tensors(path / "classifier.safetensors"))
-    if est.gamma_ is not None:
-        clf = CalibratedClassifier(clf, task.seen, est.gamma_)
-    est.classifier_ = clf
+    est.classifier_ = CalibratedClassifier(clf, task.seen, est.gamma_ or 0.0, est.temperature_)
     est._set_classes(task.candidates)
     return est
 
@@ -117,7 +117,7 @@ def from_run_model(cls: type, path: Path, device: str = "cpu") -> Any:
     est.seen_ = np.sort(np.asarray(data.seen, dtype=np.int64))
     est.unseen_ = np.sort(np.asarray(data.unseen, dtype=np.int64))
     est.shots_ = int(data.shots.size)
-    est.gamma_, est.selection_, est.validation_ = None, [], {}
+    est.gamma_, est.selection_, est.validation_, est.temperature_ = None, [], {}, 1.0
     Xs = est._scale(X)
     task = Task.of(data, kind)
     rows = task.real_rows

@@ -28,8 +28,8 @@ import torch
 
 from anyshot.evaluation.final_classifier import Classifier
 
-__all__ = ["GAMMA_GRID", "CalibratedClassifier", "CalibrationCurve", "calibrated_predict",
-           "h_curve", "log_softmax"]
+__all__ = ["GAMMA_GRID", "TEMPERATURES", "CalibratedClassifier", "CalibrationCurve",
+           "calibrated_predict", "fit_temperature", "h_curve", "log_softmax"]
 
 GAMMA_GRID: np.ndarray = np.concatenate([[0.0], np.geomspace(1e-2, 1e4, 49)])
 """The gammas searched on validation: 0 (no calibration) and 49 log-spaced values from 0.01 to
@@ -153,24 +153,48 @@ def h_curve(log_post_unseen: np.ndarray, y_unseen: np.ndarray, log_post_seen: np
 
 
 class CalibratedClassifier(Classifier):
-    """Calibrated stacking applied to a classifier: scores ``log_softmax(s(x)) - gamma * [c in
-    S]``, so ``predict`` is :func:`calibrated_predict` at ``gamma`` and ``predict_proba`` (their
-    softmax) sums to 1 over the candidates.
+    """Calibrated stacking and a temperature applied to a classifier: scores
+
+        ( log_softmax(s(x)) - gamma * [c in S] ) / T,
+
+    so ``predict`` is :func:`calibrated_predict` at ``gamma`` (T > 0 changes no argmax) and
+    ``predict_proba``, their softmax, sums to 1 over the candidates with a confidence that T
+    (chosen on validation, :func:`fit_temperature`) brings in line with the accuracy.
 
     Args:
-        inner: the classifier over all candidates (seen and unseen).
-        seen_mask: (K,) bool, True for the seen candidates S.
-        gamma: the calibration gamma (chosen on validation).
+        inner: the classifier over the candidates.
+        seen_mask: (K,) bool, True for the seen candidates S (all False for ZSL).
+        gamma: the calibration gamma (chosen on validation); 0 for none.
+        temperature: T.
     """
 
-    def __init__(self, inner: Classifier, seen_mask: np.ndarray, gamma: float) -> None:
+    def __init__(self, inner: Classifier, seen_mask: np.ndarray, gamma: float = 0.0,
+                 temperature: float = 1.0) -> None:
         self.inner = inner
         self.candidates = inner.candidates
         self.seen_mask = np.asarray(seen_mask, dtype=bool)
         self.gamma = float(gamma)
+        self.temperature = float(temperature)
 
     def scores(self, X: np.ndarray) -> np.ndarray:
-        return log_softmax(self.inner.scores(X)) - self.gamma * self.seen_mask[None, :]
+        calibrated = log_softmax(self.inner.scores(X)) - self.gamma * self.seen_mask[None, :]
+        return calibrated / self.temperature
 
     def state_tensors(self) -> dict[str, torch.Tensor]:
         return self.inner.state_tensors()
+
+
+#: The temperatures searched on validation.
+TEMPERATURES: np.ndarray = np.geomspace(0.05, 100.0, 81)
+
+
+def fit_temperature(scores: np.ndarray, labels: np.ndarray) -> float:
+    """The temperature T of :data:`TEMPERATURES` that minimises the mean negative log-likelihood
+    -log softmax(scores / T)[label] of validation rows: scores (n, K), labels (n,) column
+    indices. The first of equal ones wins; 1.0 for no rows."""
+    scores = np.asarray(scores, dtype=np.float64)
+    if scores.size == 0:
+        return 1.0
+    rows = np.arange(len(labels))
+    nll = [float(-log_softmax(scores / t)[rows, labels].mean()) for t in TEMPERATURES]
+    return float(TEMPERATURES[int(np.argmin(nll))])
