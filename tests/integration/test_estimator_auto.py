@@ -54,6 +54,9 @@ def test_default_estimator_predicts_seen_and_unseen_classes(table, seed):
     proba = clf.predict_proba(Xte)
     assert proba.shape == (len(Xte), 6) and np.allclose(proba.sum(1), 1.0)
     assert np.array_equal(clf.classes_[proba.argmax(1)], pred)
+    # the temperature chosen on the folds makes the confidence track the accuracy there
+    v = clf.validation_
+    assert abs(v["proba_mean_top"] - v["proba_accuracy"]) < 0.1
 
 
 def test_a_time_budget_skips_or_stops_expensive_candidates_and_says_so(table):

@@ -78,3 +78,39 @@ def test_shape_errors_name_the_problem():
         calibrated_predict(np.zeros((2, 3)), np.arange(4), np.ones(4, bool), 0.0)
     with pytest.raises(ValueError, match="2 rows but its labels have 3"):
         h_curve(np.zeros((2, 3)), [11, 11, 12], np.zeros((1, 3)), [10], CANDIDATES, SEEN)
+
+
+def test_temperature_makes_the_confidence_match_the_accuracy():
+    from anyshot.evaluation.calibration import TEMPERATURES, fit_temperature
+
+    same = np.array([[2.0, 0.0], [2.0, 0.0]])
+    # Always right: confidence sigmoid(2 / T) comes closest to 1 at the smallest T.
+    assert fit_temperature(same, np.array([0, 0])) == TEMPERATURES[0]
+    # Right half the time: confidence 1/2 is approached as T grows.
+    assert fit_temperature(same, np.array([0, 1])) == TEMPERATURES[-1]
+    # Right 3 times in 4 with scores (log 3, 0): softmax gives 3/4 exactly at T = 1.
+    four = np.tile([[np.log(3.0), 0.0]], (4, 1))
+    assert fit_temperature(four, np.array([0, 0, 0, 1])) == pytest.approx(1.0)
+    assert fit_temperature(np.zeros((0, 2)), np.zeros(0, dtype=int)) == 1.0
+
+
+def test_calibrated_classifier_stacks_then_scales_without_moving_the_argmax():
+    from anyshot.evaluation.calibration import CalibratedClassifier
+    from anyshot.evaluation.final_classifier import Classifier
+
+    class Fixed(Classifier):
+        candidates = np.array([3, 7])
+
+        def scores(self, X):
+            return np.array([[1.0, 0.0], [0.0, 0.0]])
+
+    seen = np.array([True, False])
+    clf = CalibratedClassifier(Fixed(), seen, gamma=0.5, temperature=2.0)
+    # log_softmax([1, 0]) = [-0.3133, -1.3133]; minus gamma on the seen column; halved
+    expected = (np.log(np.exp([1.0, 0.0]) / np.exp([1.0, 0.0]).sum()) - [0.5, 0.0]) / 2.0
+    np.testing.assert_allclose(clf.scores(None)[0], expected)
+    assert clf.predict(None).tolist() == [3, 7]  # row 2: the tie broken by gamma, as stacking
+    np.testing.assert_allclose(clf.predict_proba(None).sum(1), 1.0)
+    cooler = CalibratedClassifier(Fixed(), seen, gamma=0.5, temperature=0.5)
+    assert cooler.predict(None).tolist() == clf.predict(None).tolist()
+    assert cooler.predict_proba(None)[0].max() > clf.predict_proba(None)[0].max()

@@ -197,10 +197,11 @@ def poor_fit_problems(selection: Selection, kind: str, calibrated: bool) -> list
 
 def validation_temperature(chosen: CandidateResult, kind: str, epochs: int | None,
                            gamma: float | None) -> tuple[float, dict[str, float]]:
-    """The temperature of ``predict_proba``, chosen on the validation folds: the chosen
-    method refitted on each fold (the first only, for a generative one) at the chosen
-    epoch, its calibrated scores on the fold's held-out rows. Returns T and, on those rows,
-    the mean top probability and the accuracy it should track."""
+    """The temperature of ``predict_proba``, chosen on the validation folds so that its mean top
+    probability matches the accuracy (:func:`~anyshot.evaluation.calibration.fit_temperature`):
+    the chosen method refitted on each fold (the first only, for a generative one) at the
+    chosen epoch, its calibrated scores on the fold's held-out rows. Returns T and, on those
+    rows, the mean top probability and the accuracy it tracks."""
     sel = chosen.selection
     scores, labels = [], []
     for view in sel.views[:1 if chosen.factory().iterative else 3]:
