@@ -60,3 +60,14 @@ def postgres_server():
 def postgres_db(postgres_server):
     """(server, name of a new empty database) for one test."""
     return postgres_server, postgres_server.create_database()
+
+
+@pytest.fixture
+def quiet_optuna():
+    """Optuna's per-trial log lines off for the test (restored after)."""
+    import optuna
+
+    level = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    yield
+    optuna.logging.set_verbosity(level)

@@ -31,12 +31,7 @@ SPACE = {"method.params.var_smoothing": {"type": "float", "low": 1e-4, "high": 1
                                          "log": True}}
 
 
-@pytest.fixture(autouse=True)
-def _quiet_optuna():
-    level = optuna.logging.get_verbosity()
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    yield
-    optuna.logging.set_verbosity(level)
+pytestmark = pytest.mark.usefixtures("quiet_optuna")
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from sklearn.base import clone
 
 from anyshot import AnyShotClassifier
 from anyshot.data import make_synthetic
-from anyshot.errors import DataError
+from anyshot.errors import ConfigError, DataError
 
 FAST = {"hidden": 256, "critic_hidden": 256, "batch_size": 128, "lr": 1e-3, "cls_weight": 1.0,
         "noise_dim": 64, "syn_num": 200, "pretrain": {"epochs": 20, "batch_size": 256}}
@@ -148,6 +148,6 @@ def test_fit_sizes_unset_parameters_and_keeps_given_and_preset_ones(problem):
     with pytest.raises(Exception, match="method_params.epochs is -1"):
         AnyShotClassifier(method="clswgan", method_params={"epochs": -1}).fit(
             d.X[tv], names[d.y[tv]], class_attributes=A)
-    with pytest.raises(DataError, match="name it"):
+    with pytest.raises(ConfigError, match="name it"):
         AnyShotClassifier(method_params={"epochs": 1}).fit(d.X[tv], names[d.y[tv]],
                                                            class_attributes=A)

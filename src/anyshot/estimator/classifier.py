@@ -52,7 +52,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from anyshot.data.dataset import AnyShotData
 from anyshot.data.transforms import SCALINGS, scaling_statistics
-from anyshot.errors import DataError
+from anyshot.errors import ConfigError, DataError
 from anyshot.estimator.auto import (
     AUTO_CANDIDATES,
     CandidateResult,
@@ -160,8 +160,8 @@ class AnyShotClassifier(ClassifierMixin, BaseEstimator):
             factory, every = method_factory_for(self, method, self.preset, sizes)
             return [(factory.name, factory, int(self.folds), every)]
         if self.method_params or self.objective_params:
-            raise DataError("method_params and objective_params belong to one method; name it "
-                            "(method='clswgan', ...) instead of method='auto'.")
+            raise ConfigError("method_params and objective_params belong to one method; name it "
+                              "(method='clswgan', ...) instead of method='auto'.")
         out = []
         for name, preset in AUTO_CANDIDATES:
             factory, every = method_factory_for(self, None, preset, sizes)
