@@ -6,9 +6,10 @@ test rows, per-class mean accuracy in %: GZSL (all six classes are candidates; U
 S on the seen classes, H their harmonic mean) or, with ``--task zsl``, ZSL (an estimator with
 ``generalized=False``: the two unseen classes are the candidates).
 
-    python benchmarks/default_estimator.py                   # defaults sized to the data, GZSL
+    python benchmarks/default_estimator.py                   # the defaults (method="auto"), GZSL
     python benchmarks/default_estimator.py --task zsl        # ... ZSL
-    python benchmarks/default_estimator.py --legacy          # the fixed defaults before sizing
+    python benchmarks/default_estimator.py --legacy          # f-CLSWGAN with the fixed defaults
+                                                             # it had before they were sized
     python benchmarks/default_estimator.py --out benchmarks/results/default_estimator.jsonl
 
 Threads follow the estimator's own rule (``threads=None``), as a user would get them.
@@ -42,8 +43,9 @@ def run(legacy: bool, task: str = "gzsl", seed: int = 0) -> dict:
     names = np.array([f"class_{i}" for i in range(d.n_classes)], dtype=object)
     table = pd.DataFrame(d.attributes, index=names)
     tv = d.trainval
-    clf = AnyShotClassifier(method_params=LEGACY if legacy else None, random_state=seed,
-                            generalized=task == "gzsl")
+    clf = (AnyShotClassifier(method="clswgan", method_params=LEGACY, random_state=seed,
+                             generalized=task == "gzsl") if legacy
+           else AnyShotClassifier(random_state=seed, generalized=task == "gzsl"))
     t0 = time.perf_counter()
     clf.fit(d.X[tv], names[d.y[tv]], class_attributes=table)
     seconds = time.perf_counter() - t0
@@ -55,11 +57,12 @@ def run(legacy: bool, task: str = "gzsl", seed: int = 0) -> dict:
         s = per_class_accuracy(names[d.y[ts]], clf.predict(d.X[ts]))
         acc = {"gzsl_u": round(u * 100, 1), "gzsl_s": round(s * 100, 1),
                "gzsl_h": round(harmonic_mean(u, s) * 100, 1)}
-    cfg = clf.method_.config
-    return {"defaults": "legacy" if legacy else "sized to the data", "rows": int(tv.size),
-            "seconds": round(seconds, 1), **acc, "hidden": cfg.hidden,
-            "batch_size": cfg.batch_size, "epochs": cfg.epochs,
-            "syn_num": cfg.syn_num, "machine": f"{platform.processor() or platform.machine()}"}
+    chosen = next((r["method"] for r in clf.selection_ if r["status"] == "chosen"), None)
+    return {"defaults": "legacy" if legacy else "auto", "rows": int(tv.size),
+            "seconds": round(seconds, 1), **acc, "method": clf.method_.name, "chosen": chosen,
+            "selection": [{k: r[k] for k in ("method", "score", "folds", "seconds", "status")}
+                          for r in clf.selection_],
+            "machine": f"{platform.processor() or platform.machine()}"}
 
 
 def main() -> None:
