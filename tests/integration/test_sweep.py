@@ -303,7 +303,7 @@ def test_trial_whose_worker_died_before_starting_is_failed_and_retried(tmp_path:
     ("sqlite:////tmp/s.db", "sqlite:////tmp/s.db", "sqlite:////tmp/s.db"),
 ])
 def test_storage_urls_never_show_a_password(url, public, in_files) -> None:
-    from anyshot.sweep.study import study_url
+    from anyshot.sweep.storage import study_url
 
     assert public_url(url) == public and study_url(url) == in_files
 

@@ -162,7 +162,7 @@ def validation_folds(cfg: Any, data: Any) -> None:
         return  # only the honest protocol carves validation folds
     vcfg = cfg.evaluation.validation
     given = data.meta.get("val_unseen_classes") if vcfg.use_dataset_val else None
-    limit = data.validation_fold_limit(vcfg.unseen_fraction, given)
+    limit = _fold_limit(data, vcfg.unseen_fraction, given)
     if vcfg.folds > limit:
         held = (f"the {len(set(given))} validation classes the data set names" if given is not None
                 else f"{data.validation_unseen_count(vcfg.unseen_fraction)} held out per fold "
@@ -181,3 +181,13 @@ def batch_note(option: str, batch_size: int | None, n_train: int) -> str | None:
     return (f"{option} {batch_size} is larger than the {n_train} training samples; each batch "
             f"then draws samples more than once and an epoch is one step. Set {option} to at "
             f"most {n_train}.")
+
+
+def _fold_limit(data: Any, unseen_fraction: float, val_unseen: Any = None) -> int:
+    """How many different validation problems the seen classes allow: the number of ways to
+    choose the held-out classes (as many as ``val_unseen`` names, when given)."""
+    import numpy as np
+
+    n_hold = (np.unique(np.asarray(val_unseen)).size if val_unseen is not None
+              else data.validation_unseen_count(unseen_fraction))
+    return math.comb(int(data.seen.size), int(n_hold))

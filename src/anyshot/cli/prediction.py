@@ -10,6 +10,7 @@ import typer
 
 from anyshot.cli import checks
 from anyshot.cli.base import Threads, exit_on_errors
+from anyshot.cli.tables import input_rows, numeric_rows, read_table_for
 from anyshot.errors import AnyShotError, ConfigError
 
 #: The config keys ``predict --set`` takes, and the estimator argument each one sets.
@@ -178,14 +179,14 @@ def predict(
                 raise ConfigError(f"--model: {exc}") from exc
             if threads is not None:
                 clf.threads = threads
-            Xn = _input_rows(input, label_column, clf.n_features_in_, "the model was trained on")
+            Xn = input_rows(input, label_column, clf.n_features_in_, "the model was trained on")
         else:
-            train = _read("--features", features)
+            train = read_table_for("--features", features)
             if label_column not in train.columns:
                 raise ConfigError(f"--features: {str(features)!r} has no label column "
                                   f"{label_column!r} (columns: {list(train.columns)[:8]}); set "
                                   "--label-column.")
-            table = _read("--classes", classes)
+            table = read_table_for("--classes", classes)
             if class_column not in table.columns:
                 raise ConfigError(f"--classes: {str(classes)!r} has no class column "
                                   f"{class_column!r} (columns: {list(table.columns)[:8]}); set "
@@ -196,13 +197,13 @@ def predict(
                 raise ConfigError(f"--classes: {str(classes)!r} lists classes {dup[:10]} more "
                                   "than once; each class needs exactly one row.")
             attrs = table.assign(**{class_column: names}).set_index(class_column)
-            X = _numeric_rows("--features", features, train.drop(columns=[label_column]),
+            X = numeric_rows("--features", features, train.drop(columns=[label_column]),
                               " (name the label column with --label-column)")
-            _numeric_rows("--classes", classes, attrs,
+            numeric_rows("--classes", classes, attrs,
                           " (name the class column with --class-column)")
             y = train[label_column].astype(str).to_numpy()
             # The samples to classify are read before training, so a bad file costs no training.
-            Xn = _input_rows(input, label_column, X.shape[1], "--features has")
+            Xn = input_rows(input, label_column, X.shape[1], "--features has")
             unseen_classes = _unseen_classes(unseen, classes, list(names), y)
             note = checks.batch_note("method.params.batch_size",
                                      (clf.method_params or {}).get("batch_size"), len(y))
@@ -376,58 +377,3 @@ def _print_selection(clf: Any) -> None:
                  else f"{r['score'] * 100:5.1f} +- {r['spread'] * 100:4.1f}")
         typer.echo(f"{r['method']:<22} {score:<20} {r['folds']:>6} {r['seconds']:>8.1f}  "
                    f"{r['status']}" + (f" ({r['reason']})" if r["reason"] else ""))
-
-
-def _input_rows(path: Path, label_column: str, n_features: int, against: str) -> Any:
-    """The ``--input`` samples as a float array (a label column is dropped), with as many
-    feature columns as the training features (``against`` says where those come from)."""
-    new = _read("--input", path).drop(columns=[label_column], errors="ignore")
-    Xn = _numeric_rows("--input", path, new, f" (a {label_column!r} column is ignored)")
-    if Xn.shape[1] != n_features:
-        raise ConfigError(f"--input: {str(path)!r} has {Xn.shape[1]} feature columns but "
-                          f"{against} {n_features}.")
-    return Xn
-
-
-def _read(option: str, path: Path):
-    """A table read for ``option``, with a hint when a CSV was split on the wrong delimiter."""
-    from anyshot.data.manifest import read_table
-    from anyshot.errors import DataError
-
-    try:
-        table = read_table(path)
-    except DataError as exc:
-        raise ConfigError(f"{option}: {str(exc).rstrip('.')}; give a readable CSV, Parquet "
-                          "or NPY file.") from exc
-    if len(table.columns) == 1 and path.suffix.lower() == ".csv":
-        col = str(table.columns[0])
-        sep = next((s for s in (";", "\t", "|") if s in col), None)
-        if sep is not None:
-            raise ConfigError(f"{option}: {str(path)!r} reads as one column {col[:40]!r}; anyshot "
-                              f"reads comma-separated CSV, and this file looks separated by "
-                              f"{sep!r}. Save it with commas.")
-    if len(table) == 0:
-        raise ConfigError(f"{option}: {str(path)!r} has a header but no rows.")
-    return table
-
-
-def _numeric_rows(option: str, path: Path, table, hint: str = "") -> Any:
-    """Features as a float table (its header names the columns, which ``predict`` matches by
-    name); non-numeric columns and NaN/inf rows named with the file."""
-    import numpy as np
-    import pandas as pd
-
-    bad = [str(c) for c in table.columns if not pd.api.types.is_numeric_dtype(table[c])]
-    if bad:
-        raise ConfigError(f"{option}: {str(path)!r} has non-numeric columns {bad[:5]}; they "
-                          f"must hold numbers{hint}.")
-    X = table.astype(np.float64)  # a DataFrame: the estimator matches columns by name
-    rows = np.unique(np.nonzero(~np.isfinite(X.to_numpy()))[0])
-    if rows.size:
-        if path.suffix.lower() == ".csv":  # line numbers of the file: the header is line 1
-            where = "line(s) " + ", ".join(str(int(r) + 2) for r in rows[:5]) + " of the file"
-        else:
-            where = "row(s) " + ", ".join(str(int(r)) for r in rows[:5]) + " (counted from 0)"
-        raise ConfigError(f"{option}: {str(path)!r} has NaN/inf in {rows.size} row(s), first on "
-                          f"{where}; remove or impute them.")
-    return X

@@ -312,15 +312,6 @@ class AnyShotData:
                             f"unseen); {self.name} has {n_seen}.")
         return min(max(int(round(unseen_fraction * n_seen)), 1), n_seen - 1)
 
-    def validation_fold_limit(self, unseen_fraction: float, val_unseen: Any = None) -> int:
-        """How many different validation problems the seen classes allow: the number of ways
-        to choose the held-out classes (as many as ``val_unseen`` names, when given)."""
-        import math
-
-        n_hold = (np.unique(np.asarray(val_unseen)).size if val_unseen is not None
-                  else self.validation_unseen_count(unseen_fraction))
-        return math.comb(int(self.seen.size), int(n_hold))
-
     def validation_view(
         self,
         *,

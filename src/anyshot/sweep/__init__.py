@@ -35,7 +35,8 @@ Where the parts live, top down:
 
     output.py        sweep_command / summary_command (the bodies of ``anyshot sweep``),
                      write_best_config
-    study.py         run_sweep, SweepResult, open_storage (the study's database), the sampler
+    study.py         run_sweep, SweepResult, the sampler, what a trial scores
+    storage.py       open_storage (the study's database, heartbeats, retries), masked URLs
     search_space.py  reading and checking a search space
 """
 
@@ -43,17 +44,14 @@ from __future__ import annotations
 
 from anyshot.sweep.output import summary_command, sweep_command, write_best_config
 from anyshot.sweep.search_space import load_search_space, validate_search_space
-from anyshot.sweep.study import (
+from anyshot.sweep.storage import (
     HEARTBEAT_SECONDS,
-    SCORES,
     StorageError,
-    SweepResult,
     default_storage,
-    load_sweep_result,
     open_storage,
     public_url,
-    run_sweep,
 )
+from anyshot.sweep.study import SCORES, SweepResult, load_sweep_result, run_sweep
 
 __all__ = [
     "HEARTBEAT_SECONDS",

@@ -10,21 +10,15 @@ import yaml
 from anyshot.config import load_config
 from anyshot.io import atomic_write_text
 from anyshot.sweep.search_space import load_search_space
-from anyshot.sweep.study import (
-    HEARTBEAT_SECONDS,
-    SweepResult,
-    load_sweep_result,
-    public_url,
-    run_sweep,
-    study_url,
-)
+from anyshot.sweep.storage import HEARTBEAT_SECONDS, public_url, study_url
+from anyshot.sweep.study import SweepResult, load_sweep_result, run_sweep
 
 
 def write_best_config(result: SweepResult, path: str | Path) -> Path:
     """Write the best trial's config as YAML (atomically), ready for ``anyshot train --config``.
 
     The file depends on the study alone (its complete trials, best trial, metric and score; its
-    address without a password, :func:`~anyshot.sweep.study.study_url`), never on the worker
+    address without a password, :func:`~anyshot.sweep.storage.study_url`), never on the worker
     that writes it, so workers sharing a study write the same file."""
     path = Path(path)
     header = (
