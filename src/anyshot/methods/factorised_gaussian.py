@@ -20,7 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from torch import nn
 
+from anyshot.errors import ConfigError
 from anyshot.evaluation.final_classifier import (
     Classifier,
     SynthesisConfig,
@@ -30,7 +32,10 @@ from anyshot.evaluation.final_classifier import (
 from anyshot.methods.base import Method, TrainingSet, register_method
 from anyshot.methods.dap import dap_state, fit_dap, load_dap
 from anyshot.nn.factorised_gaussian import FactorisedGaussian
+from anyshot.nn.full_covariance_gaussian import FullCovarianceGaussian
 from anyshot.utils import stream_generator
+
+COVARIANCES = ("diagonal", "full")
 
 __all__ = ["FactorisedGaussianConfig", "FactorisedGaussianMethod"]
 
@@ -38,7 +43,10 @@ __all__ = ["FactorisedGaussianConfig", "FactorisedGaussianMethod"]
 @dataclass
 class FactorisedGaussianConfig(SynthesisConfig):
     """threshold: binarises attributes (``None``: each attribute's mean over the classes);
-    var_smoothing: added to every variance as a fraction of the largest feature variance.
+    var_smoothing: added to every variance as a fraction of the largest feature variance;
+    covariance: ``diagonal`` (the parts' variances) or ``full`` (their covariance matrices,
+    shrunk towards the diagonal by ``shrinkage`` and pooled by summing precision matrices:
+    :mod:`anyshot.nn.full_covariance_gaussian`; for features of up to a few hundred dimensions).
 
     Defaults (on TEP, validation = 3 held-out seen faults, mean over groups A-E and seeds 0-2,
     BENCHMARKS.md): the Gaussian final classifier (its validation ZSL beat the softmax one) and
@@ -48,6 +56,17 @@ class FactorisedGaussianConfig(SynthesisConfig):
     var_smoothing: float = 1e-3
     syn_num: int = 2000
     final_classifier: str = "gaussian"
+    covariance: str = "diagonal"
+    shrinkage: float = 0.1
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.covariance not in COVARIANCES:
+            raise ConfigError(f"covariance {self.covariance!r} is unknown; choose one of "
+                              f"{', '.join(COVARIANCES)}.")
+        if not 0.0 <= self.shrinkage <= 1.0:
+            raise ConfigError(f"shrinkage must be in [0, 1] (the weight of each part's "
+                              f"diagonal), got {self.shrinkage}.")
 
 
 @register_method
@@ -66,10 +85,15 @@ class FactorisedGaussianMethod(Method):
         Xt = torch.as_tensor(np.asarray(train.X, dtype=np.float32), device=dev)
         yt = torch.as_tensor(np.asarray(train.y, dtype=np.int64), device=dev)
         with torch.device(dev):
-            self.model_ = FactorisedGaussian(self.A_.shape[1], Xt.shape[1])
+            self.model_ = self._model(self.A_.shape[1], Xt.shape[1])
         self.model_.fit(Xt, yt, self.A_, self.config.threshold, self.config.var_smoothing)
         self.dap_ = fit_dap(self, data)
         return self
+
+    def _model(self, attr_dim: int, feature_dim: int) -> nn.Module:
+        if self.config.covariance == "full":
+            return FullCovarianceGaussian(attr_dim, feature_dim, self.config.shrinkage)
+        return FactorisedGaussian(attr_dim, feature_dim)
 
     def transform(self, X: torch.Tensor) -> torch.Tensor:
         return X
@@ -106,7 +130,7 @@ class FactorisedGaussianMethod(Method):
         self.A_ = tensors["attributes"].to(self.device)
         parts = tensors["model.mean_parts"]
         with torch.device(self.device):
-            self.model_ = FactorisedGaussian(parts.shape[1], parts.shape[2])
+            self.model_ = self._model(parts.shape[1], parts.shape[2])
         self.model_.load_state_dict({k[6:]: v for k, v in tensors.items()
                                      if k.startswith("model.")})
         self.dap_ = load_dap(self, tensors)
