@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -100,23 +100,23 @@ def score_key(view: AnyShotData, generalized: bool, calibrated: bool) -> str:
     return held_out(task.selection_metric(calibrated))
 
 
-def auto_select(data: AnyShotData, candidates: list[tuple[str, MethodFactory, int]], *,
+def auto_select(data: AnyShotData, candidates: list[tuple[str, MethodFactory, int, int]], *,
                 seed: int, generalized: bool, calibration: bool, unseen_fraction: float,
-                max_time: float | None, margin: float = 2.0, min_gain: float = 0.01,
-                eval_every: Callable[[MethodFactory], int] = lambda f: 1
+                max_time: float | None, margin: float = 2.0, min_gain: float = 0.01
                 ) -> tuple[list[CandidateResult], int]:
-    """Validate ``candidates`` ((name, factory, folds), default first) on ``data``'s folds and
-    choose one (:func:`choose`); returns every candidate's result and the chosen index."""
+    """Validate ``candidates`` ((name, factory, folds, epochs between evaluations), default
+    first) on ``data``'s folds and choose one (:func:`choose`); returns every candidate's result
+    and the chosen index."""
     start = time.perf_counter()
     results: list[CandidateResult] = []
-    for name, factory, folds in candidates:
+    for name, factory, folds, eval_every in candidates:
         elapsed = time.perf_counter() - start
         if max_time is not None and results and elapsed >= max_time:
             results.append(CandidateResult(name, factory, status="skipped: time budget",
                                            reason=f"{elapsed:.0f} s of max_time={max_time:g} "
                                                   "spent before it"))
             continue
-        settings = validation_settings(folds, generalized, calibration, eval_every(factory),
+        settings = validation_settings(folds, generalized, calibration, eval_every,
                                        unseen_fraction)
         t0 = time.perf_counter()
 

@@ -231,8 +231,9 @@ class AnyShotClassifier(ClassifierMixin, BaseEstimator):
         rows = np.bincount(y_idx, minlength=len(labels))[seen]
         sizes = (Xs.shape[0], Xs.shape[1], A.shape[1], float(np.median(rows)))
         self.shots_ = int(data.shots.size)
-        with limit_threads(self.threads, network_width(self._build_method(sizes).config)):
-            self._fit_chosen(data, self._candidates(sizes))
+        candidates = self._candidates(sizes)
+        with limit_threads(self.threads, network_width(candidates[0][1]().config)):
+            self._fit_chosen(data, candidates)
         self.fit_seconds_ = time.perf_counter() - t0
         return self
 
@@ -264,10 +265,9 @@ class AnyShotClassifier(ClassifierMixin, BaseEstimator):
             self.temperature_ = 1.0
         else:
             results, best = auto_select(
-                data, [(n, f, k) for n, f, k, _ in candidates], seed=int(self.random_state),
+                data, candidates, seed=int(self.random_state),
                 generalized=kind == "gzsl", calibration=self.calibration,
-                unseen_fraction=held_out_fraction(data.seen.size), max_time=self.max_time,
-                eval_every=lambda f: next(e for _, g, _, e in candidates if g is f))
+                unseen_fraction=held_out_fraction(data.seen.size), max_time=self.max_time)
             self.selection_ = [r.row() for r in results]
             chosen = results[best]
             sel = chosen.selection

@@ -38,7 +38,22 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["FactorisedGaussian"]
+__all__ = ["FactorisedGaussian", "attribute_thresholds", "informative_attributes"]
+
+
+def attribute_thresholds(A: torch.Tensor, threshold: float | None) -> torch.Tensor:
+    """t_k of b_ck = [a_ck > t_k]: ``threshold`` for every attribute, or (``None``) each
+    attribute's mean over the classes."""
+    return A.mean(0) if threshold is None else torch.full_like(A[0], float(threshold))
+
+
+def informative_attributes(count_0: torch.Tensor, count_1: torch.Tensor) -> torch.Tensor:
+    """(m,) float mask of the attributes whose both values occur among the training samples;
+    all of them where none varies (every attribute then pools into one Gaussian)."""
+    informative = (count_0 > 0) & (count_1 > 0)
+    if not bool(informative.any()):
+        informative = torch.ones_like(informative)
+    return informative.float()
 
 
 class FactorisedGaussian(nn.Module):
@@ -72,8 +87,7 @@ class FactorisedGaussian(nn.Module):
         (C, m). ``var_smoothing`` adds that fraction of the largest feature variance to every
         variance (as Gaussian naive Bayes does)."""
         A = attributes.float()
-        t = A.mean(0) if threshold is None else torch.full_like(A[0], float(threshold))
-        self.threshold.copy_(t)
+        self.threshold.copy_(attribute_thresholds(A, threshold))
         S = self.binarise(A)[y]                                   # (n, m) codes of the samples
         X = X.float()
         eps = var_smoothing * float(X.var(0, unbiased=False).max())
@@ -90,10 +104,7 @@ class FactorisedGaussian(nn.Module):
             self.mean_parts[v].copy_(mu)
             self.log_var_parts[v].copy_(var.log())
             counts.append(cnt)
-        informative = (counts[0] > 0) & (counts[1] > 0)
-        if not bool(informative.any()):  # nothing varies: every attribute pools (one Gaussian)
-            informative = torch.ones_like(informative)
-        self.informative.copy_(informative.float())
+        self.informative.copy_(informative_attributes(*counts))
         return self
 
     @torch.no_grad()

@@ -23,6 +23,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from anyshot.nn.factorised_gaussian import attribute_thresholds, informative_attributes
+
 __all__ = ["FullCovarianceGaussian"]
 
 
@@ -53,9 +55,8 @@ class FullCovarianceGaussian(nn.Module):
         (C, m); ``var_smoothing`` adds that fraction of the largest feature variance to every
         diagonal."""
         A = attributes.float()
-        t = A.mean(0) if threshold is None else torch.full_like(A[0], float(threshold))
-        self.threshold.copy_(t)
-        S = (A > t).float()[y]                                   # (n, m) codes of the samples
+        self.threshold.copy_(attribute_thresholds(A, threshold))
+        S = (A > self.threshold).float()[y]                      # (n, m) codes of the samples
         X = X.float()
         d = X.shape[1]
         eps = var_smoothing * float(X.var(0, unbiased=False).max())
@@ -77,10 +78,7 @@ class FullCovarianceGaussian(nn.Module):
             self.mean_parts[v].copy_(mu)
             self.precision_parts[v].copy_(torch.linalg.inv(shrunk + eps * eye))
             counts.append(cnt)
-        informative = (counts[0] > 0) & (counts[1] > 0)
-        if not bool(informative.any()):  # nothing varies: every attribute pools (one Gaussian)
-            informative = torch.ones_like(informative)
-        self.informative.copy_(informative.float())
+        self.informative.copy_(informative_attributes(*counts))
         return self
 
     def forward(self, a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

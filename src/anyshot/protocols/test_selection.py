@@ -39,10 +39,10 @@ class TestSelection(Protocol):
         selected = best_epochs(curve, tasks, data, calibrated)
         metrics: dict[str, Any] = {}
         validation: dict[str, Any] = {}
+        gz = Task.of(data, "gzsl")
         for task in tasks:
             row = next(r for r in curve if r["epoch"] == selected[task.kind])
             metrics.update({k: row[k] for k in task.metric_names(calibrated)})
-            gz = Task.of(data, "gzsl")
             if calibrated and task.generalized:
                 validation[gz.key("gamma")] = row[gz.key("gamma")]
             if task.generalized and gz.key("classifier") in row:
