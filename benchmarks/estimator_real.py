@@ -30,6 +30,7 @@ import pandas as pd
 
 from anyshot import AnyShotClassifier
 from anyshot.data.registry import load_dataset
+from anyshot.estimator.auto import AUTO_CANDIDATES
 from anyshot.evaluation.metrics import harmonic_mean, per_class_accuracy
 
 GROUPS = ("A", "B", "C", "D", "E")
@@ -45,8 +46,8 @@ def problems(data: str):
 def estimator(method: str, seed: int, generalized: bool) -> AnyShotClassifier:
     if method == "auto":
         return AnyShotClassifier(random_state=seed, generalized=generalized)
-    return AnyShotClassifier(preset=f"{method}/tabular", random_state=seed,
-                             generalized=generalized)
+    preset = dict(AUTO_CANDIDATES).get(method, f"{method}/tabular")
+    return AnyShotClassifier(preset=preset, random_state=seed, generalized=generalized)
 
 
 def run(name: str, d, method: str, seed: int) -> dict:
@@ -122,8 +123,8 @@ def main() -> None:
     ap.add_argument("--data", choices=("tep", "synthetic"), default="tep")
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--groups", default=",".join(GROUPS), help="TEP groups")
-    ap.add_argument("--methods", default="auto,factorised-gaussian,dap,attribute-regression,"
-                                         "clswgan,srwgan")
+    ap.add_argument("--methods", default="auto,factorised-gaussian,factorised-gaussian-unscaled,"
+                                         "dap,attribute-regression,clswgan,srwgan")
     ap.add_argument("--out", type=Path)
     ap.add_argument("--summary", type=Path, nargs="*")
     args = ap.parse_args()

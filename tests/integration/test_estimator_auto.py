@@ -47,7 +47,8 @@ def test_default_estimator_predicts_seen_and_unseen_classes(table, seed):
     assert per_class(yte, pred, "abcd") > 0.6  # GZSL seen accuracy
     assert per_class(yte, pred, "ef") > 0.6  # GZSL unseen accuracy (chance among 6: 0.17)
     table_ = clf.selection_table
-    assert list(table_["method"]) == ["factorised-gaussian", "dap", "attribute-regression",
+    assert list(table_["method"]) == ["factorised-gaussian", "factorised-gaussian-unscaled",
+                                      "dap", "attribute-regression",
                                       "clswgan", "srwgan"]
     assert (table_["status"] == "chosen").sum() == 1
     assert clf.gamma_ is not None and clf.gamma_ >= 0  # calibrated, gamma chosen on the folds
@@ -71,12 +72,34 @@ def test_a_time_budget_skips_or_stops_expensive_candidates_and_says_so(table):
 
 def test_the_default_stands_unless_a_challenger_clearly_beats_it():
     default = CandidateResult("fg", None, per_fold=[0.50, 0.60, 0.55, 0.52])
-    noisy = CandidateResult("gan", None, per_fold=[0.70, 0.50, 0.60, 0.50])  # +0.03, s.e. 0.04
-    clear = CandidateResult("dap", None, per_fold=[0.60, 0.70, 0.66, 0.61])  # +0.10, s.e. 0.004
+    noisy = CandidateResult("gan", None, per_fold=[0.70, 0.50, 0.60, 0.50])  # +0.03, s.e. 0.07
+    # d = [0.10, 0.10, 0.11, 0.09]: mean 0.10, s.e. 0.0041; t(0.975, 3) = 3.182 -> needs 0.013
+    clear = CandidateResult("dap", None, per_fold=[0.60, 0.70, 0.66, 0.61])
     assert choose([default, noisy]) == 0 and default.status == "chosen"
     assert choose([default, noisy, clear]) == 2
     assert clear.status == "chosen" and default.status == "validated"
-    assert "+10.0 points" in clear.reason
+    assert "+10.0 points against fg on 4 folds (s.e. 0.4; needs > 1.3)" in clear.reason
+
+
+def test_the_t_quantile_guards_gains_measured_on_few_folds():
+    default = CandidateResult("fg", None, per_fold=[0.50, 0.60, 0.55])
+    # d = [0.10, 0.06, 0.08]: mean 0.08, s.e. 0.0115; t(0.975, 2) = 4.303 needs 0.050 -> passes
+    sure = CandidateResult("gan", None, per_fold=[0.60, 0.66, 0.63])
+    # d = [0.10, 0.02, 0.09]: mean 0.07, s.e. 0.0252, 2.8 standard errors (a fixed margin of 2
+    # would pass it), but t needs 0.108 -> the default stands
+    unsure = CandidateResult("gan", None, per_fold=[0.60, 0.62, 0.64])
+    assert choose([default, sure]) == 1
+    assert choose([default, unsure]) == 0
+
+
+def test_a_challenger_must_beat_the_incumbent_not_only_the_default():
+    default = CandidateResult("fg", None, per_fold=[0.50, 0.60, 0.55, 0.52, 0.40, 0.45])
+    # +0.10 on six folds, s.e. 0 -> the incumbent
+    ar = CandidateResult("ar", None, per_fold=[0.60, 0.70, 0.65, 0.62, 0.50, 0.55])
+    # +0.12 against fg on its three folds, but +0.02 against ar with s.e. 0.0058 (needs 0.025)
+    gan = CandidateResult("gan", None, per_fold=[0.61, 0.73, 0.67])
+    assert choose([default, ar, gan]) == 1
+    assert "against ar on 3 folds" in gan.reason and gan.status == "validated"
 
 
 def test_dataframe_columns_are_matched_by_name(table):

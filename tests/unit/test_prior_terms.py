@@ -1,5 +1,7 @@
 """The prior's class-held-out fits and the prior anchor, against values computed by hand."""
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -90,3 +92,50 @@ def test_prior_switches_need_a_fixed_prior() -> None:
         make_method("clswgan", {"prior_anchor": 1.0})
     with pytest.raises(ConfigError, match="prior_anchor"):
         make_method("clswgan", {"prior": "factorised-gaussian", "prior_anchor": -1.0})
+
+
+def test_held_out_variance_scale_is_the_mean_log_ratio_of_real_to_held_out_variance() -> None:
+    # One attribute; classes 0-2 have it, 3-4 do not. Features 1-d, two rows each.
+    A1 = torch.tensor([[1.0], [1.0], [1.0], [0.0], [0.0]])
+    X1 = torch.tensor([[0.0], [2.0], [10.0], [12.0], [20.0], [22.0], [30.0], [32.0], [40.0],
+                       [42.0]])
+    Y1 = torch.tensor([0, 0, 1, 1, 2, 2, 3, 3, 4, 4])
+    fg = FactorisedGaussian(1, 1).fit(X1, Y1, A1, threshold=0.5, var_smoothing=0.0)
+    fg.calibrate_variance(X1, Y1, A1, threshold=0.5, var_smoothing=0.0)
+    # Every class's own variance is 1. Without class 0, value 1 pools {10, 12, 20, 22}: var 26;
+    # without class 1, {0, 2, 20, 22}: var 101; without class 2, {0, 2, 10, 12}: var 26;
+    # classes 3 and 4 leave each other (var 1). log kappa = -(2 log 26 + log 101) / 5.
+    log_kappa = -(2 * math.log(26.0) + math.log(101.0)) / 5
+    torch.testing.assert_close(fg.log_var_scale, torch.tensor([log_kappa]))
+    # Every class's variance is scaled: value 1 pools {0, 2, 10, 12, 20, 22} (var 203 / 3).
+    _, var = fg(A1[:1])
+    torch.testing.assert_close(var, torch.tensor([[203.0 / 3.0 * math.exp(log_kappa)]]))
+    # A new fit starts without a scale; a model saved before the scale existed loads with none.
+    fg.fit(X1, Y1, A1, threshold=0.5)
+    assert float(fg.log_var_scale.abs().sum()) == 0.0
+    old = {k: v for k, v in fg.state_dict().items() if k != "log_var_scale"}
+    again = FactorisedGaussian(1, 1)
+    again.load_state_dict(old)
+    assert float(again.log_var_scale.abs().sum()) == 0.0
+
+
+def test_the_variance_scale_is_a_checked_option_of_the_diagonal_model() -> None:
+    with pytest.raises(ConfigError, match="variance_scale"):
+        make_method("factorised-gaussian", {"variance_scale": "loo"})
+    with pytest.raises(ConfigError, match="variance_scale"):
+        make_method("factorised-gaussian", {"variance_scale": "held-out", "covariance": "full"})
+    m = make_method("factorised-gaussian", {"variance_scale": "held-out"})
+    fit(m, _split())
+    assert float(m.model_.log_var_scale.abs().sum()) > 0.0
+
+
+def test_a_scaled_prior_scales_its_held_out_draws_too() -> None:
+    fg = FactorisedGaussian(2, 1).fit_held_out(X, Y, A, threshold=0.5, var_smoothing=0.0)
+    held = fg.held_out_var.clone()
+    fg.calibrate_variance(X, Y, A, threshold=0.5, var_smoothing=0.0)
+    # every class's own variance is 1 and so is every held-out variance (first test): kappa = 1
+    torch.testing.assert_close(fg.log_var_scale, torch.zeros(1))
+    with torch.no_grad():
+        fg.log_var_scale.fill_(math.log(0.5))
+    _, var = fg.moments(A[:2], torch.tensor([0, 1]))
+    torch.testing.assert_close(var, held[:2] * 0.5)

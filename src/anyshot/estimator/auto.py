@@ -4,17 +4,21 @@ own training classes.
     for each candidate (cheap ones first, within ``max_time``):
         Honest.select on k folds (seen classes held out to play unseen)   # epochs, gamma, ...
         per-fold held-out score s_c,f: every choice made on the other folds, scored on fold f
-    default d = the first candidate (the factorised Gaussian, best on average on real data)
-    a challenger c replaces d only where validation clearly disagrees, on the same folds:
-        mean_f (s_c,f - s_d,f) > margin * se_f(s_c,f - s_d,f)  and  > min_gain
-    the candidate with the largest such gain is refitted on all training data.
+    incumbent = the first candidate (the factorised Gaussian, best on average on real data)
+    for each later candidate c, in order, on the n folds c and the incumbent both have:
+        d_f = s_c,f - s_incumbent,f
+        c becomes the incumbent if  mean(d) - t(0.975, n - 1) * se(d) > 0  and  mean(d) > min_gain
+    the last incumbent is refitted on all training data.
 
 Held-out scores compare methods with and without epochs fairly (the epoch of a GAN is not
 chosen on the fold that scores it). The rule is a guard against noise: with a handful of folds
-an argmax over candidates picks a worse method about as often as a better one, so the default
-stands unless the paired difference is several standard errors wide. The closed-form
-candidates are cheap, so they are compared on more folds than the generative ones; a challenger
-is compared with the default on the folds both have.
+an argmax over candidates picks a worse method about as often as a better one, so the incumbent
+stands unless the lower end of a two-sided 95% Student-t interval for the paired gain is above
+zero. The t quantile, not a fixed 2, matters with few folds: three folds give two degrees of
+freedom (t = 4.30), and their standard error is itself a guess. A challenger is compared with
+the incumbent, not only with the default, so a gain measured on three folds never outranks a
+larger one established on many. The closed-form candidates are cheap and validated on more
+folds (:data:`CLOSED_FORM_FOLDS`) than the generative ones.
 
 The score is the ZSL accuracy of the held-out classes (``generalized=False``) or the calibrated
 GZSL H (``generalized=True``).
@@ -27,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from scipy import stats
 
 from anyshot.data.dataset import AnyShotData
 from anyshot.errors import AnyShotError
@@ -38,18 +43,23 @@ from anyshot.protocols.honest import Honest, Selection
 from anyshot.protocols.settings import EvaluationConfig, ValidationConfig
 from anyshot.training import fit
 
-__all__ = ["AUTO_CANDIDATES", "CandidateResult", "auto_select", "choose", "poor_fit_problems",
-           "validation_settings", "validation_temperature"]
+__all__ = ["AUTO_CANDIDATES", "CLOSED_FORM_FOLDS", "CandidateResult", "auto_select", "choose",
+           "poor_fit_problems", "validation_settings", "validation_temperature"]
 
 #: (name, preset) of the candidates of ``method="auto"``, cheap ones first; the first is the
 #: default that a challenger must clearly beat.
 AUTO_CANDIDATES: tuple[tuple[str, str], ...] = (
     ("factorised-gaussian", "factorised-gaussian/tabular"),
+    ("factorised-gaussian-unscaled", "factorised-gaussian/tabular-unscaled"),
     ("dap", "dap/tabular"),
     ("attribute-regression", "attribute-regression/tabular"),
     ("clswgan", "clswgan/tabular"),
     ("srwgan", "srwgan/tabular"),
 )
+
+#: Validation folds of the closed-form candidates (a fit takes well under a second); the
+#: generative ones use the estimator's ``folds``.
+CLOSED_FORM_FOLDS = 30
 
 
 class OutOfTime(AnyShotError):
@@ -102,7 +112,7 @@ def score_key(view: AnyShotData, generalized: bool, calibrated: bool) -> str:
 
 def auto_select(data: AnyShotData, candidates: list[tuple[str, MethodFactory, int, int]], *,
                 seed: int, generalized: bool, calibration: bool, unseen_fraction: float,
-                max_time: float | None, margin: float = 2.0, min_gain: float = 0.01
+                max_time: float | None, level: float = 0.975, min_gain: float = 0.01
                 ) -> tuple[list[CandidateResult], int]:
     """Validate ``candidates`` ((name, factory, folds, epochs between evaluations), default
     first) on ``data``'s folds and choose one (:func:`choose`); returns every candidate's result
@@ -137,15 +147,15 @@ def auto_select(data: AnyShotData, candidates: list[tuple[str, MethodFactory, in
                                       calibrated).get(key, [])
         results.append(CandidateResult(name, factory, per_fold=values,
                                        seconds=time.perf_counter() - t0, selection=selection))
-    chosen = choose(results, margin, min_gain)
+    chosen = choose(results, level, min_gain)
     return results, chosen
 
 
-def choose(results: list[CandidateResult], margin: float = 2.0, min_gain: float = 0.01) -> int:
-    """The index of the chosen candidate: the default (the first) unless a validated challenger
-    beats it on the folds both have by more than ``margin`` standard errors of the paired
-    difference and by more than ``min_gain``; then the challenger with the largest gain. Marks
-    every result's status and reason."""
+def choose(results: list[CandidateResult], level: float = 0.975, min_gain: float = 0.01) -> int:
+    """The index of the chosen candidate. The first is the incumbent; each later validated
+    candidate, in order, replaces the incumbent if on the folds both have its mean paired gain
+    is above ``min_gain`` and the lower end of the Student-t interval at ``level`` (one side;
+    two-sided 95% by default) is above zero. Marks every result's status and reason."""
     default = results[0]
     if len(results) == 1:
         default.status, default.reason = "chosen", "the only candidate"
@@ -153,24 +163,29 @@ def choose(results: list[CandidateResult], margin: float = 2.0, min_gain: float 
     if not default.per_fold:
         raise AnyShotError("the default candidate has no validation score (too few seen classes "
                            "for two validation folds?); name a method instead of 'auto'.")
-    best, best_gain = 0, 0.0
+    best = 0
     for i, res in enumerate(results[1:], start=1):
         if not res.per_fold:
             continue
-        n = min(len(res.per_fold), len(default.per_fold))
-        diff = np.asarray(res.per_fold[:n]) - np.asarray(default.per_fold[:n])
+        incumbent = results[best]
+        n = min(len(res.per_fold), len(incumbent.per_fold))
+        diff = np.asarray(res.per_fold[:n]) - np.asarray(incumbent.per_fold[:n])
         gain = float(diff.mean())
-        se = float(diff.std(ddof=1) / np.sqrt(n)) if n > 1 else float("inf")
-        res.reason = (f"{gain * 100:+.1f} points against {default.name} on {n} folds "
-                      f"(s.e. {se * 100:.1f})")
-        if gain > margin * se and gain > min_gain and gain > best_gain:
-            best, best_gain = i, gain
+        if n > 1:
+            se = float(diff.std(ddof=1) / np.sqrt(n))
+            need = float(stats.t.ppf(level, n - 1)) * se
+        else:
+            se = need = float("inf")
+        res.reason = (f"{gain * 100:+.1f} points against {incumbent.name} on {n} folds "
+                      f"(s.e. {se * 100:.1f}; needs > {max(need, min_gain) * 100:.1f})")
+        if gain > need and gain > min_gain:
+            best = i
     for i, res in enumerate(results):
         if i == best:
             res.status = "chosen"
             if i == 0:
-                res.reason = ("the default; no candidate beat it by "
-                              f"{margin:g} standard errors on the same folds")
+                res.reason = ("the default; no candidate beat it beyond the 95% interval of "
+                              "the paired gain on the same folds")
         elif res.status == "chosen":
             res.status = "validated"
     return best

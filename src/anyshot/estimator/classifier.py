@@ -55,6 +55,7 @@ from anyshot.data.transforms import SCALINGS, scaling_statistics
 from anyshot.errors import ConfigError, DataError
 from anyshot.estimator.auto import (
     AUTO_CANDIDATES,
+    CLOSED_FORM_FOLDS,
     CandidateResult,
     auto_select,
     poor_fit_problems,
@@ -71,9 +72,6 @@ from anyshot.training import fit
 from anyshot.utils import limit_threads, network_width
 
 __all__ = ["AnyShotClassifier"]
-
-#: Folds of the closed-form candidates of ``method="auto"`` (they cost milliseconds each).
-CLOSED_FORM_FOLDS = 10
 
 
 def held_out_fraction(n_seen: int) -> float:
@@ -96,8 +94,9 @@ class AnyShotClassifier(ClassifierMixin, BaseEstimator):
     """Any-shot classifier: a generative (or attribute-based) method + a final classifier.
 
     Args:
-        method: ``auto`` (default: chosen on validation folds among the factorised Gaussian,
-            DAP, attribute regression, f-CLSWGAN and SRWGAN, see :mod:`anyshot.estimator.auto`),
+        method: ``auto`` (default: chosen on validation folds among the factorised Gaussian
+            (with and without its held-out variance scale), DAP, attribute regression, f-CLSWGAN
+            and SRWGAN, see :mod:`anyshot.estimator.auto`),
             or one of ``factorised-gaussian``, ``dap``, ``attribute-regression``, ``clswgan``,
             ``srwgan``. With a ``preset``, ``auto`` (or ``None``) means the preset's method.
         objective: adversarial objective of generative methods (``wgan``, ``wgan-gp``,

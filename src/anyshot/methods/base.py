@@ -209,7 +209,17 @@ class GenerativeConfig(SynthesisConfig):
             class's features, so the correction is learnt where the prior extrapolates, as it
             must for unseen classes (:mod:`anyshot.nn.factorised_gaussian`). ``prior_anchor``:
             weight of a loss that holds the generated class means near the prior's
-            (:mod:`anyshot.objectives.prior_anchor`); 0 = off.
+            (:mod:`anyshot.objectives.prior_anchor`); 0 = off. ``prior: composed`` is the same
+            closed form with part offsets and per-value correlation factors (rank
+            ``prior_rank``) that training moves (:mod:`anyshot.nn.composed_gaussian`);
+            ``prior_learn: shared`` trains only what all classes share (a log-variance offset
+            and one factor). With ``prior_holdout`` its training draws start from the
+            class-held-out fits. ``prior_variance_scale: held-out`` scales the prior's variances
+            as the factorised-Gaussian method's ``variance_scale`` does.
+            ``prior_lr``: the learning rate of the prior's trainable parameters (``None``: the
+            generator's).
+        correction: ``mlp`` (G = prior draw + MLP([z, c(a)])) or ``none`` (G is the prior's
+            draw alone: a class is composed from trained parts only; needs a prior).
         attribute_consistency: weight of the attribute-consistency loss of generated features
             (:mod:`anyshot.objectives.attribute_consistency`); 0 = off.
         steps_per_epoch: generator steps per epoch; ``None``: ceil(n_train / batch_size), one
@@ -239,6 +249,11 @@ class GenerativeConfig(SynthesisConfig):
     prior_trainable: bool = False
     prior_holdout: bool = False
     prior_anchor: float = 0.0
+    prior_rank: int = 8
+    prior_learn: str = "parts"
+    prior_variance_scale: str = "none"
+    prior_lr: float | None = None
+    correction: str = "mlp"
     attribute_consistency: float = 0.0
     steps_per_epoch: int | None = None
     ema: float = 0.0
@@ -254,7 +269,7 @@ class GenerativeConfig(SynthesisConfig):
         if self.amp == "bf16" and self.precision not in (None, "bf16"):
             raise ConfigError(f"amp: bf16 and precision: {self.precision} disagree; set only "
                               "precision.")
-        from anyshot.nn.conditioning import CONDITIONINGS, PRIORS
+        from anyshot.nn.conditioning import CONDITIONINGS, CORRECTIONS, PRIORS
 
         if self.conditioning not in CONDITIONINGS:
             raise ConfigError(f"conditioning {self.conditioning!r} is unknown; choose one of "
@@ -262,10 +277,30 @@ class GenerativeConfig(SynthesisConfig):
         if self.prior not in PRIORS:
             raise ConfigError(f"prior {self.prior!r} is unknown; "
                               f"choose one of {', '.join(PRIORS)}.")
-        if self.prior_holdout and (self.prior == "none" or self.prior_trainable):
-            raise ConfigError("prior_holdout needs a fixed prior: set method.params.prior="
-                              "factorised-gaussian and prior_trainable=false (held-out fits are "
-                              "closed forms that training does not move).")
+        if self.correction not in CORRECTIONS:
+            raise ConfigError(f"correction {self.correction!r} is unknown; choose one of "
+                              f"{', '.join(CORRECTIONS)}.")
+        if self.correction == "none" and self.prior == "none":
+            raise ConfigError("correction: none leaves G nothing to draw from; set "
+                              "method.params.prior=composed (or factorised-gaussian).")
+        if self.prior_lr is not None and not self.prior_lr > 0:
+            raise ConfigError(f"prior_lr must be a positive learning rate or null, got "
+                              f"{self.prior_lr}.")
+        if self.prior_variance_scale not in ("none", "held-out") or (
+                self.prior_variance_scale != "none" and self.prior == "none"):
+            raise ConfigError(f"prior_variance_scale is none or held-out and needs a prior, got "
+                              f"{self.prior_variance_scale!r} with prior {self.prior!r}.")
+        if self.prior_learn not in ("parts", "shared"):
+            raise ConfigError(f"prior_learn {self.prior_learn!r} is unknown; choose parts or "
+                              "shared.")
+        if self.prior_rank < 0:
+            raise ConfigError(f"prior_rank must be >= 0, got {self.prior_rank}.")
+        if self.prior_holdout and (self.prior == "none" or (
+                self.prior == "factorised-gaussian" and self.prior_trainable)):
+            raise ConfigError("prior_holdout needs a fixed or composed prior: set method.params."
+                              "prior=factorised-gaussian and prior_trainable=false, or prior="
+                              "composed (a held-out fit is a closed form, which only a composed "
+                              "prior's offsets move).")
         if self.prior_anchor < 0 or (self.prior_anchor > 0 and self.prior == "none"):
             raise ConfigError(f"prior_anchor (a loss weight) must be >= 0 and needs a prior (set "
                               f"method.params.prior=factorised-gaussian); got {self.prior_anchor} "

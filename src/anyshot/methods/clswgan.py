@@ -62,7 +62,8 @@ class CLSWGAN(GenerativeMethod):
         cfg = self.config
         nz = cfg.noise_dim or attr_dim
         self.generator_ = ConditionalGenerator(attr_dim, nz, cfg.hidden, feature_dim, cfg.out,
-                                               semantic_input(cfg, attr_dim, feature_dim))
+                                               semantic_input(cfg, attr_dim, feature_dim),
+                                               correction=cfg.correction == "mlp")
         self.critic_ = build_critic(self.objective.critic_kind, feature_dim, attr_dim,
                                     cfg.critic_hidden)
         init_weights(self.generator_, self.rng_)

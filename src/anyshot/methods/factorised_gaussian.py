@@ -36,6 +36,7 @@ from anyshot.nn.full_covariance_gaussian import FullCovarianceGaussian
 from anyshot.utils import stream_generator
 
 COVARIANCES = ("diagonal", "full")
+VARIANCE_SCALES = ("none", "held-out")
 
 __all__ = ["FactorisedGaussianConfig", "FactorisedGaussianMethod"]
 
@@ -47,6 +48,9 @@ class FactorisedGaussianConfig(SynthesisConfig):
     covariance: ``diagonal`` (the parts' variances) or ``full`` (their covariance matrices,
     shrunk towards the diagonal by ``shrinkage`` and pooled by summing precision matrices:
     :mod:`anyshot.nn.full_covariance_gaussian`; for features of up to a few hundred dimensions).
+    variance_scale: ``held-out`` multiplies every class's variance by a per-feature kappa measured
+    on training classes pooled from fits without them (pooled parts are wider than real classes:
+    :meth:`~anyshot.nn.factorised_gaussian.FactorisedGaussian.calibrate_variance`); ``none``.
 
     Defaults (on TEP, validation = 3 held-out seen faults, mean over groups A-E and seeds 0-2,
     BENCHMARKS.md): the Gaussian final classifier (its validation ZSL beat the softmax one) and
@@ -58,12 +62,18 @@ class FactorisedGaussianConfig(SynthesisConfig):
     final_classifier: str = "gaussian"
     covariance: str = "diagonal"
     shrinkage: float = 0.1
+    variance_scale: str = "none"
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.covariance not in COVARIANCES:
             raise ConfigError(f"covariance {self.covariance!r} is unknown; choose one of "
                               f"{', '.join(COVARIANCES)}.")
+        if self.variance_scale not in VARIANCE_SCALES:
+            raise ConfigError(f"variance_scale {self.variance_scale!r} is unknown; choose one of "
+                              f"{', '.join(VARIANCE_SCALES)}.")
+        if self.variance_scale != "none" and self.covariance == "full":
+            raise ConfigError("variance_scale is for covariance: diagonal.")
         if not 0.0 <= self.shrinkage <= 1.0:
             raise ConfigError(f"shrinkage must be in [0, 1] (the weight of each part's "
                               f"diagonal), got {self.shrinkage}.")
@@ -87,6 +97,9 @@ class FactorisedGaussianMethod(Method):
         with torch.device(dev):
             self.model_ = self._model(self.A_.shape[1], Xt.shape[1])
         self.model_.fit(Xt, yt, self.A_, self.config.threshold, self.config.var_smoothing)
+        if self.config.variance_scale == "held-out":
+            self.model_.calibrate_variance(Xt, yt, self.A_, self.config.threshold,
+                                           self.config.var_smoothing)
         self.dap_ = fit_dap(self, data)
         return self
 

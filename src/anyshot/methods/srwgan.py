@@ -30,6 +30,7 @@ import torch
 from torch import nn
 
 from anyshot.data.sampling import ClassBalancedSampler, cycled_choice, local_index
+from anyshot.errors import ConfigError
 from anyshot.methods import srwgan_terms as terms
 from anyshot.methods.base import GenerativeConfig, TrainingSet, register_method
 from anyshot.methods.generative import GenerativeMethod
@@ -78,6 +79,19 @@ class SRWGANConfig(GenerativeConfig):
     use_bias_elimination: bool = True  # the prototype, compatibility and entropy terms
     use_alignment: bool = True        # the Gram terms
     single_head: bool = False         # one refinement head instead of three
+    # Where the final classifier works: "code" (M's mean code, the paper) or "features" (the
+    # generated features themselves, where a prior's composition shapes unseen classes).
+    classifier_space: str = "code"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.classifier_space not in ("code", "features"):
+            raise ConfigError(f"classifier_space {self.classifier_space!r} is unknown; choose "
+                              "code (M's mean code) or features.")
+        if self.correction != "mlp":
+            raise ConfigError("SRWGAN's features come from its refinement heads through the "
+                              "MLP; correction: none is for f-CLSWGAN (use prior: composed "
+                              "here to compose under the MLP).")
 
 @register_method
 class SRWGAN(GenerativeMethod):
@@ -120,8 +134,11 @@ class SRWGAN(GenerativeMethod):
         return generator_side, critic_side
 
     def transform(self, X: torch.Tensor) -> torch.Tensor:
-        """The final classifier's features: M's mean code mu (n, L), or X itself without M."""
-        return self.critic_.encode(X).mu if self.config.use_mapping else X
+        """The final classifier's features: M's mean code mu (n, L), or X itself without M or
+        with ``classifier_space: features``."""
+        if self.config.use_mapping and self.config.classifier_space == "code":
+            return self.critic_.encode(X).mu
+        return X
 
     def _prepare(self, train: TrainingSet) -> None:
         cfg, n_rows, n_seen = self.config, int(self.A_.shape[0]), int(self.train_classes_.numel())

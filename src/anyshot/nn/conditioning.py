@@ -29,12 +29,15 @@ import torch
 from torch import nn
 
 from anyshot.errors import ConfigError
+from anyshot.nn.composed_gaussian import ComposedGaussian
 from anyshot.nn.factorised_gaussian import FactorisedGaussian
 
-__all__ = ["CONDITIONINGS", "PRIORS", "CompositionalEmbedding", "SemanticInput", "semantic_input"]
+__all__ = ["CONDITIONINGS", "CORRECTIONS", "PRIORS", "CompositionalEmbedding", "SemanticInput",
+           "semantic_input"]
 
 CONDITIONINGS = ("attributes", "compositional")
-PRIORS = ("none", "factorised-gaussian")
+PRIORS = ("none", "factorised-gaussian", "composed")
+CORRECTIONS = ("mlp", "none")
 
 
 class CompositionalEmbedding(nn.Module):
@@ -58,7 +61,8 @@ class SemanticInput(nn.Module):
     """
 
     def __init__(self, attr_dim: int, feature_dim: int, conditioning: str = "attributes",
-                 code_dim: int = 64, prior: str = "none", prior_trainable: bool = False) -> None:
+                 code_dim: int = 64, prior: str = "none", prior_trainable: bool = False,
+                 prior_rank: int = 8, prior_learn: str = "parts") -> None:
         super().__init__()
         if conditioning not in CONDITIONINGS:
             raise ConfigError(f"conditioning {conditioning!r} is unknown; choose one of "
@@ -68,8 +72,11 @@ class SemanticInput(nn.Module):
         self.embedding = (CompositionalEmbedding(attr_dim, code_dim)
                           if conditioning == "compositional" else None)
         self.out_dim = code_dim if self.embedding is not None else attr_dim
-        self.prior = (FactorisedGaussian(attr_dim, feature_dim, prior_trainable)
-                      if prior == "factorised-gaussian" else None)
+        self.prior: FactorisedGaussian | ComposedGaussian | None = None
+        if prior == "factorised-gaussian":
+            self.prior = FactorisedGaussian(attr_dim, feature_dim, prior_trainable)
+        elif prior == "composed":
+            self.prior = ComposedGaussian(attr_dim, feature_dim, prior_rank, prior_learn)
 
     def condition(self, a: torch.Tensor) -> torch.Tensor:
         return a if self.embedding is None else self.embedding(a)
@@ -84,12 +91,13 @@ class SemanticInput(nn.Module):
 def semantic_input(config: Any, attr_dim: int, feature_dim: int) -> SemanticInput:
     """The :class:`SemanticInput` a generative method's config asks for."""
     return SemanticInput(attr_dim, feature_dim, config.conditioning, config.code_dim,
-                         config.prior, config.prior_trainable)
+                         config.prior, config.prior_trainable, config.prior_rank,
+                         config.prior_learn)
 
 
-def start_from_prior(net: nn.Sequential, semantic: SemanticInput) -> None:
+def start_from_prior(net: nn.Sequential | None, semantic: SemanticInput) -> None:
     """With a prior, zero the last linear layer of the generator's MLP: G starts as the prior."""
-    if semantic.prior is None:
+    if semantic.prior is None or net is None:
         return
     last = [m for m in net.modules() if isinstance(m, nn.Linear)][-1]
     with torch.no_grad():

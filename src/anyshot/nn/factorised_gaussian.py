@@ -19,6 +19,15 @@ helped to estimate. Taking var(b) = 1 / P(b) instead would shrink the spread |I|
 every synthetic class far too narrow. Everything is a few matrix products: no loop over
 attributes, classes or samples.
 
+Held-out variance scale (:meth:`FactorisedGaussian.calibrate_variance`). Each part's variance
+includes the spread between the classes that share the value, so a pooled class is wider than a
+real one. Measured where it matters, on training classes each pooled from a fit without it,
+
+    log kappa_d = mean_c [ log var_d(X_c) - log var_d^(-c)(b_c) ]
+
+and every class's variance is multiplied by kappa (one number per feature, the same for seen and
+unseen classes; no class gets its own).
+
 The module is used as the ``factorised-gaussian`` method on its own and as the prior of a
 generator (``prior: factorised-gaussian``), whose parts may then be trained further
 (``trainable=True``).
@@ -38,7 +47,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["FactorisedGaussian", "attribute_thresholds", "informative_attributes"]
+__all__ = ["FactorisedGaussian", "attribute_thresholds", "informative_attributes",
+           "pool_parts"]
 
 
 def attribute_thresholds(A: torch.Tensor, threshold: float | None) -> torch.Tensor:
@@ -54,6 +64,25 @@ def informative_attributes(count_0: torch.Tensor, count_1: torch.Tensor) -> torc
     if not bool(informative.any()):
         informative = torch.ones_like(informative)
     return informative.float()
+
+
+def pool_parts(b: torch.Tensor, weight: torch.Tensor, mean_parts: torch.Tensor,
+               log_var_parts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pool per-attribute-value Gaussians by precision: codes b (n, m), attribute weights w (m,)
+    (0 for an attribute left out), parts (2, m, d) -> mean (n, d) and var = sum w / P (n, d)."""
+    w1 = b * weight
+    w0 = (1.0 - b) * weight
+    prec = torch.exp(-log_var_parts)                              # (2, m, d)
+    P = w0 @ prec[0] + w1 @ prec[1]
+    num = w0 @ (mean_parts[0] * prec[0]) + w1 @ (mean_parts[1] * prec[1])
+    return num / P, weight.sum() / P
+
+
+def _default_scale(state: dict, prefix: str, *_args) -> None:
+    """Models saved before the variance scale existed load with none (kappa = 1)."""
+    key = prefix + "log_var_scale"
+    if key not in state and prefix + "mean_parts" in state:
+        state[key] = torch.zeros(state[prefix + "mean_parts"].shape[-1])
 
 
 class FactorisedGaussian(nn.Module):
@@ -76,6 +105,9 @@ class FactorisedGaussian(nn.Module):
         self.log_weight = nn.Parameter(torch.zeros(attr_dim), requires_grad=trainable)
         self.register_buffer("threshold", torch.full((attr_dim,), 0.5))
         self.register_buffer("informative", torch.ones(attr_dim))
+        # log kappa: the held-out variance scale (0 = none); absent from older saved models.
+        self.register_buffer("log_var_scale", torch.zeros(feature_dim))
+        self._register_load_state_dict_pre_hook(_default_scale)
         # Class-held-out means and variances (C, d), indexed by class; training-time only.
         self.register_buffer("held_out_mean", torch.zeros(0, feature_dim), persistent=False)
         self.register_buffer("held_out_var", torch.zeros(0, feature_dim), persistent=False)
@@ -105,6 +137,24 @@ class FactorisedGaussian(nn.Module):
             self.log_var_parts[v].copy_(var.log())
             counts.append(cnt)
         self.informative.copy_(informative_attributes(*counts))
+        self.log_var_scale.zero_()
+        return self
+
+    @torch.no_grad()
+    def calibrate_variance(self, X: torch.Tensor, y: torch.Tensor, attributes: torch.Tensor,
+                           threshold: float | None = None, var_smoothing: float = 1e-3
+                           ) -> "FactorisedGaussian":
+        """Set the held-out variance scale kappa (module docstring) from the training features:
+        each training class's own variance against its pooled variance fitted without it."""
+        X = X.float()
+        eps = var_smoothing * float(X.var(0, unbiased=False).max())
+        held = self
+        if self.held_out_var.shape[0] == 0:   # no held-out fits yet: make them aside
+            held = FactorisedGaussian(attributes.shape[1], X.shape[1]).to(X.device)
+            held.fit_held_out(X, y, attributes, threshold, var_smoothing)
+        logs = [(X[y == c].var(0, unbiased=False) + eps).log() - held.held_out_var[c].log()
+                for c in torch.unique(y).tolist()]
+        self.log_var_scale.copy_(torch.stack(logs).mean(0))
         return self
 
     @torch.no_grad()
@@ -135,21 +185,20 @@ class FactorisedGaussian(nn.Module):
 
     def forward(self, a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(n, m) attributes -> pooled mean (n, d) and variance (n, d)."""
-        b = self.binarise(a)
-        w = self.informative * torch.exp(self.log_weight)
-        w1 = b * w
-        w0 = (1.0 - b) * w
-        prec = torch.exp(-self.log_var_parts)                     # (2, m, d)
-        P = w0 @ prec[0] + w1 @ prec[1]
-        num = w0 @ (self.mean_parts[0] * prec[0]) + w1 @ (self.mean_parts[1] * prec[1])
-        return num / P, w.sum() / P
+        mean, var = pool_parts(self.binarise(a), self.weight(), self.mean_parts,
+                               self.log_var_parts)
+        return mean, var * torch.exp(self.log_var_scale)
+
+    def weight(self) -> torch.Tensor:
+        """(m,) how much each attribute's parts count in the pool (0 where uninformative)."""
+        return self.informative * torch.exp(self.log_weight)
 
     def moments(self, a: torch.Tensor, y: torch.Tensor | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor]:
         """Pooled mean and variance (n, d) of each row of a; with the rows' classes ``y`` and a
         :meth:`fit_held_out`, each row's class-held-out ones."""
         if y is not None and self.held_out_mean.shape[0] > 0:
-            return self.held_out_mean[y], self.held_out_var[y]
+            return self.held_out_mean[y], self.held_out_var[y] * torch.exp(self.log_var_scale)
         return self(a)
 
     def sample(self, a: torch.Tensor, rng: torch.Generator,

@@ -70,20 +70,23 @@ class OptimizerSpec:
     lr: float = 1e-4
     betas: tuple[float, float] = (0.5, 0.999)
 
-    def build(self, params: Iterable[nn.Parameter], *,
+    def build(self, params: Iterable[nn.Parameter] | list[dict[str, Any]], *,
               capturable: bool = False) -> torch.optim.Optimizer:
-        """The optimizer over ``params``: Adam fused into one kernel on the devices of
+        """The optimizer over ``params`` (parameters, or parameter groups: dicts with
+        ``params`` and optionally their own ``lr``): Adam fused into one kernel on the devices of
         :data:`FUSED_DEVICES` (it then never reads its step count on the host), RMSProp over all
         parameters at once (foreach); ``capturable`` keeps the step counts on the device, so
         that its steps can be captured in a CUDA graph."""
         params = list(params)
+        flat = ([p for g in params for p in g["params"]]
+                if params and isinstance(params[0], dict) else params)
         if self.name == "adam":
-            fused = bool(params) and all(p.device.type in FUSED_DEVICES and p.is_floating_point()
-                                         for p in params)
+            fused = bool(flat) and all(p.device.type in FUSED_DEVICES and p.is_floating_point()
+                                       for p in flat)
             return torch.optim.Adam(params, lr=self.lr, betas=self.betas, fused=fused or None,
                                     capturable=capturable)
         if self.name == "rmsprop":
-            return torch.optim.RMSprop(params, lr=self.lr, foreach=bool(params) or None,
+            return torch.optim.RMSprop(params, lr=self.lr, foreach=bool(flat) or None,
                                        capturable=capturable)
         raise ConfigError(f"unknown optimizer {self.name!r}; choose 'adam' or 'rmsprop'.")
 

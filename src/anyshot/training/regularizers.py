@@ -2,7 +2,8 @@
 prior under G, and the generator regularizers any method may switch on.
 
     prior          the factorised Gaussian fit in closed form (with ``prior_holdout`` also once
-                   without each training class), G's last layer zeroed so training starts at it
+                   without each training class; with ``prior_variance_scale`` its held-out
+                   variance scale), G's last layer zeroed so training starts at it
     prior_anchor   w * L_anchor: generated class means stay near the prior's
                    (:mod:`anyshot.objectives.prior_anchor`)
     consistency    w * L_attr(G(a), a): generated features read back as their attributes
@@ -66,6 +67,8 @@ def prepare_shared(method: Any, train: Any) -> list[Term]:
     if semantic is not None and semantic.prior is not None:
         fit = semantic.prior.fit_held_out if cfg.prior_holdout else semantic.prior.fit
         fit(method.X_train_, method.y_train_, method.A_)
+        if cfg.prior_variance_scale == "held-out":
+            semantic.prior.calibrate_variance(method.X_train_, method.y_train_, method.A_)
         start_from_prior(method.generator_.net, semantic)
     regularizers: list[Term] = []
     if cfg.prior_anchor > 0:

@@ -185,7 +185,7 @@ class Trainer:
         self.modules = {**generator_side, **critic_side}
         self.graphs = StepGraphs(dev, (m.rng_,)) if cfg.cuda_graphs else None
         optimizer = optimizer_spec(cfg, m.objective)
-        self.opt_g = optimizer.build([p for g in generator_side.values() for p in g.parameters()],
+        self.opt_g = optimizer.build(generator_groups(m, generator_side, cfg.prior_lr),
                                      capturable=self.capturing)
         self.opt_d = optimizer.build([p for d in critic_side.values() for p in d.parameters()],
                                      capturable=self.capturing)
@@ -377,3 +377,17 @@ def fit(method: Method, data: AnyShotData | TrainingSet, *, epochs: int | None =
                                           checkpoint_state=checkpoint_state,
                                           on_restore=on_restore)
     return method.fit(data, epochs=epochs, on_epoch=on_epoch)
+
+
+def generator_groups(method: Any, generator_side: dict[str, nn.Module],
+                     prior_lr: float | None) -> list[dict[str, Any]]:
+    """The generator optimizer's parameter groups: one, or with ``prior_lr`` a second for the
+    parameters of G's prior (a composed prior's parts learn at their own rate)."""
+    params = [p for g in generator_side.values() for p in g.parameters()]
+    semantic = getattr(method.generator_, "semantic", None)
+    prior = getattr(semantic, "prior", None)
+    if prior_lr is None or prior is None:
+        return [{"params": params}]
+    own = {id(p) for p in prior.parameters()}
+    return [{"params": [p for p in params if id(p) not in own]},
+            {"params": [p for p in params if id(p) in own], "lr": float(prior_lr)}]
