@@ -60,6 +60,22 @@ def test_correlation_factors_average_over_the_values_and_add_covariance() -> Non
     torch.testing.assert_close(cov, torch.tensor([[5.0, 2.0], [2.0, 2.0]]), atol=0.05, rtol=0)
 
 
+def test_shared_learning_trains_one_variance_offset_and_one_factor_for_every_class() -> None:
+    cg = ComposedGaussian(2, 2, rank=1, learn="shared")
+    with torch.no_grad():
+        cg.closed.mean_parts.zero_()
+        cg.closed.log_var_parts.zero_()
+        cg.shared_log_var.copy_(torch.tensor([math.log(0.5), 0.0]))
+        cg.factors.copy_(torch.tensor([1.0, -1.0]))
+    assert not cg.delta_mean.requires_grad and not cg.delta_log_var.requires_grad
+    a = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    # two unit-variance parts pool to var 1; exp(s) halves the first feature's for every class
+    torch.testing.assert_close(cg(a)[1], torch.tensor([[0.5, 1.0], [0.5, 1.0]]))
+    torch.testing.assert_close(cg.factor(a), torch.tensor([[[1.0], [-1.0]]] * 2))
+    with pytest.raises(ConfigError, match="prior_learn"):
+        ComposedGaussian(2, 2, learn="both")
+
+
 def test_held_out_draws_move_the_held_out_fit_by_what_training_changed() -> None:
     cg = _two_attributes()
     with torch.no_grad():
