@@ -67,6 +67,7 @@ ROWS = (
     ("srwgan-single-head", "SRWGAN, one refinement head", "srwgan/tep",
      ["method.params.single_head=true"], None),
     ("srwgan-shared", "SRWGAN + composed prior, shared parts learnt", "srwgan/tep", SHARED, None),
+    ("srwgan-ema", "SRWGAN + ema 0.99", "srwgan/tep", ["method.params.ema=0.99"], None),
 )
 
 
