@@ -100,8 +100,7 @@ def cell(rows: list[dict], source: str, key: str) -> str:
     return f"{np.mean(per_seed):.1f}" if per_seed else "-"
 
 
-def seconds(path: Path) -> str:
-    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+def seconds(rows: list[dict]) -> str:
     total = sum(r.get("seconds", 0.0) for r in rows)
     return f"{total:.0f}" if total else "-"
 
@@ -119,7 +118,7 @@ def table() -> None:
             runs = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
             cells += [cell(runs, "validation", "zsl_held_out"), cell(runs, "metrics", "zsl"),
                       cell(runs, "validation", "gzsl_cal_h_held_out"),
-                      cell(runs, "metrics", "gzsl_cal_h"), seconds(path)]
+                      cell(runs, "metrics", "gzsl_cal_h"), seconds(runs)]
         print(f"| {row[1]} | " + " | ".join(cells) + " |")
 
 

@@ -269,7 +269,9 @@ class GenerativeConfig(SynthesisConfig):
         if self.amp == "bf16" and self.precision not in (None, "bf16"):
             raise ConfigError(f"amp: bf16 and precision: {self.precision} disagree; set only "
                               "precision.")
+        from anyshot.nn.composed_gaussian import LEARN
         from anyshot.nn.conditioning import CONDITIONINGS, CORRECTIONS, PRIORS
+        from anyshot.nn.factorised_gaussian import VARIANCE_SCALES
 
         if self.conditioning not in CONDITIONINGS:
             raise ConfigError(f"conditioning {self.conditioning!r} is unknown; choose one of "
@@ -286,13 +288,13 @@ class GenerativeConfig(SynthesisConfig):
         if self.prior_lr is not None and not self.prior_lr > 0:
             raise ConfigError(f"prior_lr must be a positive learning rate or null, got "
                               f"{self.prior_lr}.")
-        if self.prior_variance_scale not in ("none", "held-out") or (
+        if self.prior_variance_scale not in VARIANCE_SCALES or (
                 self.prior_variance_scale != "none" and self.prior == "none"):
             raise ConfigError(f"prior_variance_scale is none or held-out and needs a prior, got "
                               f"{self.prior_variance_scale!r} with prior {self.prior!r}.")
-        if self.prior_learn not in ("parts", "shared"):
-            raise ConfigError(f"prior_learn {self.prior_learn!r} is unknown; choose parts or "
-                              "shared.")
+        if self.prior_learn not in LEARN:
+            raise ConfigError(f"prior_learn {self.prior_learn!r} is unknown; choose one of "
+                              f"{', '.join(LEARN)}.")
         if self.prior_rank < 0:
             raise ConfigError(f"prior_rank must be >= 0, got {self.prior_rank}.")
         if self.prior_holdout and (self.prior == "none" or (

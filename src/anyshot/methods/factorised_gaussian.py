@@ -31,12 +31,11 @@ from anyshot.evaluation.final_classifier import (
 )
 from anyshot.methods.base import Method, TrainingSet, register_method
 from anyshot.methods.dap import dap_state, fit_dap, load_dap
-from anyshot.nn.factorised_gaussian import FactorisedGaussian
+from anyshot.nn.factorised_gaussian import VARIANCE_SCALES, FactorisedGaussian
 from anyshot.nn.full_covariance_gaussian import FullCovarianceGaussian
 from anyshot.utils import stream_generator
 
 COVARIANCES = ("diagonal", "full")
-VARIANCE_SCALES = ("none", "held-out")
 
 __all__ = ["FactorisedGaussianConfig", "FactorisedGaussianMethod"]
 

@@ -47,8 +47,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["FactorisedGaussian", "attribute_thresholds", "informative_attributes",
-           "pool_parts"]
+__all__ = ["VARIANCE_SCALES", "FactorisedGaussian", "attribute_thresholds",
+           "informative_attributes", "pool_parts"]
+
+#: ``variance_scale`` values: no scale, or the held-out variance scale (``calibrate_variance``).
+VARIANCE_SCALES = ("none", "held-out")
 
 
 def attribute_thresholds(A: torch.Tensor, threshold: float | None) -> torch.Tensor:
