@@ -123,8 +123,7 @@ def main() -> None:
     ap.add_argument("--data", choices=("tep", "synthetic"), default="tep")
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--groups", default=",".join(GROUPS), help="TEP groups")
-    ap.add_argument("--methods", default="auto,factorised-gaussian,factorised-gaussian-unscaled,"
-                                         "dap,attribute-regression,clswgan,srwgan")
+    ap.add_argument("--methods", default="auto," + ",".join(n for n, _ in AUTO_CANDIDATES))
     ap.add_argument("--out", type=Path)
     ap.add_argument("--summary", type=Path, nargs="*")
     args = ap.parse_args()

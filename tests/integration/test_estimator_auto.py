@@ -48,8 +48,10 @@ def test_default_estimator_predicts_seen_and_unseen_classes(table, seed):
     assert per_class(yte, pred, "ef") > 0.6  # GZSL unseen accuracy (chance among 6: 0.17)
     table_ = clf.selection_table
     assert list(table_["method"]) == ["factorised-gaussian", "factorised-gaussian-unscaled",
-                                      "dap", "attribute-regression",
-                                      "clswgan", "srwgan"]
+                                      "dap", "attribute-regression", "dap-logistic",
+                                      "clswgan", "dap-random-forest", "srwgan"]
+    folds = dict(zip(table_["method"], table_["folds"]))
+    assert folds["dap-logistic"] == 30 and folds["dap-random-forest"] in (0, 3)
     assert (table_["status"] == "chosen").sum() == 1
     assert clf.gamma_ is not None and clf.gamma_ >= 0  # calibrated, gamma chosen on the folds
     proba = clf.predict_proba(Xte)
@@ -67,7 +69,29 @@ def test_a_time_budget_skips_or_stops_expensive_candidates_and_says_so(table):
     assert list(status.values()).count("chosen") == 1
     assert status["srwgan"] in ("skipped: time budget", "stopped: time budget")
     chosen = next(m for m, s in status.items() if s == "chosen")
-    assert chosen in ("factorised-gaussian", "dap", "attribute-regression")  # validated in time
+    assert chosen in ("factorised-gaussian", "factorised-gaussian-unscaled", "dap",
+                      "attribute-regression", "dap-logistic")  # validated in time
+
+
+def test_a_candidate_without_epochs_is_stopped_between_its_folds(monkeypatch):
+    # A clock that moves one second per reading: the default (never stopped) ends at 3 s, the
+    # challenger starts at 4 s (< 4.5) and its first fold ends past the budget.
+    from anyshot.data import make_synthetic
+    from anyshot.estimator import auto
+    from anyshot.estimator.inputs import method_factory_for
+
+    ticks = iter(range(1000))
+    monkeypatch.setattr(auto.time, "perf_counter", lambda: float(next(ticks)))
+    data = make_synthetic(n_classes=8, n_unseen=2, n_features=6, n_attributes=4,
+                          samples_per_class=20, seed=0)
+    est = AnyShotClassifier()
+    cands = [(name, method_factory_for(est, None, preset, None)[0], 3, 0)
+             for name, preset in (("factorised-gaussian", "factorised-gaussian/tabular"),
+                                  ("dap", "dap/tabular"))]
+    results, best = auto.auto_select(data, cands, seed=0, generalized=False, calibration=False,
+                                     unseen_fraction=0.34, max_time=4.5)
+    assert best == 0 and len(results[0].per_fold) == 3
+    assert results[1].status == "stopped: time budget" and not results[1].per_fold
 
 
 def test_the_default_stands_unless_a_challenger_clearly_beats_it():

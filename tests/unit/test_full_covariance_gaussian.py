@@ -1,6 +1,8 @@
 """The factorised Gaussian with full covariances: parts fitted in closed form, pooled by summing
 precision matrices, checked by hand on tiny inputs."""
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -87,3 +89,29 @@ def test_the_method_option_fits_predicts_and_round_trips(tmp_path):
         make_method("factorised-gaussian", {"covariance": "fulll"})
     with pytest.raises(Exception, match="shrinkage must be in"):
         make_method("factorised-gaussian", {"shrinkage": 1.5})
+
+
+def test_the_held_out_variance_scale_keeps_the_correlations():
+    # One attribute; classes 0-2 have it, 3-4 do not; two features, the second twice the
+    # first: every part's correlation is 1, 0.5 after shrinking half-way to the diagonal
+    # (which leaves the variances alone). Every class's own variance is (1, 4).
+    A5 = torch.tensor([[1.0], [1.0], [1.0], [0.0], [0.0]])
+    x = torch.tensor([0.0, 2.0, 10.0, 12.0, 20.0, 22.0, 30.0, 32.0, 40.0, 42.0])
+    X5 = torch.stack([x, 2 * x], 1)
+    Y5 = torch.tensor([0, 0, 1, 1, 2, 2, 3, 3, 4, 4])
+    m = FullCovarianceGaussian(1, 2, shrinkage=0.5).fit(X5, Y5, A5, threshold=0.5,
+                                                        var_smoothing=0.0)
+    _, before = m(A5[:1])
+    m.calibrate_variance(X5, Y5, A5, threshold=0.5, var_smoothing=0.0)
+    # Held out, value 1 pools var 26, 101, 26 for classes 0-2 (feature 1; x4 for feature 2)
+    # and classes 3-4 leave each other (var 1, 4): the diagonal model's kappa, per feature.
+    log_kappa = -(2 * math.log(26.0) + math.log(101.0)) / 5
+    torch.testing.assert_close(m.log_var_scale, torch.full((2,), log_kappa))
+    _, after = m(A5[:1])
+    torch.testing.assert_close(after, before * math.exp(log_kappa))   # correlation stays 0.5
+    torch.testing.assert_close(after[0, 0, 1], 0.5 * (after[0, 0, 0] * after[0, 1, 1]).sqrt())
+    # A saved model from before the scale loads with none.
+    old = {k: v for k, v in m.state_dict().items() if k != "log_var_scale"}
+    again = FullCovarianceGaussian(1, 2)
+    again.load_state_dict(old)
+    assert float(again.log_var_scale.abs().sum()) == 0.0

@@ -119,14 +119,14 @@ def test_held_out_variance_scale_is_the_mean_log_ratio_of_real_to_held_out_varia
     assert float(again.log_var_scale.abs().sum()) == 0.0
 
 
-def test_the_variance_scale_is_a_checked_option_of_the_diagonal_model() -> None:
+def test_the_variance_scale_is_a_checked_option_of_both_models() -> None:
     with pytest.raises(ConfigError, match="variance_scale"):
         make_method("factorised-gaussian", {"variance_scale": "loo"})
-    with pytest.raises(ConfigError, match="variance_scale"):
-        make_method("factorised-gaussian", {"variance_scale": "held-out", "covariance": "full"})
-    m = make_method("factorised-gaussian", {"variance_scale": "held-out"})
-    fit(m, _split())
-    assert float(m.model_.log_var_scale.abs().sum()) > 0.0
+    for covariance in ("diagonal", "full"):
+        m = make_method("factorised-gaussian", {"variance_scale": "held-out",
+                                                "covariance": covariance})
+        fit(m, _split())
+        assert float(m.model_.log_var_scale.abs().sum()) > 0.0
 
 
 def test_a_scaled_prior_scales_its_held_out_draws_too() -> None:

@@ -18,7 +18,8 @@ zero. The t quantile, not a fixed 2, matters with few folds: three folds give tw
 freedom (t = 4.30), and their standard error is itself a guess. A challenger is compared with
 the incumbent, not only with the default, so a gain measured on three folds never outranks a
 larger one established on many. The closed-form candidates are cheap and validated on more
-folds (:data:`CLOSED_FORM_FOLDS`) than the generative ones.
+folds (:data:`CLOSED_FORM_FOLDS`) than the generative ones and the random-forest DAP
+(:data:`FEW_FOLD_CANDIDATES`).
 
 The score is the ZSL accuracy of the held-out classes (``generalized=False``) or the calibrated
 GZSL H (``generalized=True``).
@@ -43,8 +44,9 @@ from anyshot.protocols.honest import Honest, Selection
 from anyshot.protocols.settings import EvaluationConfig, ValidationConfig
 from anyshot.training import fit
 
-__all__ = ["AUTO_CANDIDATES", "CLOSED_FORM_FOLDS", "CandidateResult", "auto_select", "choose",
-           "poor_fit_problems", "validation_settings", "validation_temperature"]
+__all__ = ["AUTO_CANDIDATES", "CLOSED_FORM_FOLDS", "FEW_FOLD_CANDIDATES", "CandidateResult",
+           "auto_select", "choose", "poor_fit_problems", "validation_settings",
+           "validation_temperature"]
 
 #: (name, preset) of the candidates of ``method="auto"``, cheap ones first; the first is the
 #: default that a challenger must clearly beat.
@@ -53,13 +55,19 @@ AUTO_CANDIDATES: tuple[tuple[str, str], ...] = (
     ("factorised-gaussian-unscaled", "factorised-gaussian/tabular-unscaled"),
     ("dap", "dap/tabular"),
     ("attribute-regression", "attribute-regression/tabular"),
+    ("dap-logistic", "dap/tabular-logistic"),
     ("clswgan", "clswgan/tabular"),
+    ("dap-random-forest", "dap/tabular-random-forest"),
     ("srwgan", "srwgan/tabular"),
 )
 
-#: Validation folds of the closed-form candidates (a fit takes well under a second); the
-#: generative ones use the estimator's ``folds``.
+#: Validation folds of the closed-form candidates (a fit takes about a second or less); the
+#: generative ones and :data:`FEW_FOLD_CANDIDATES` use the estimator's ``folds``.
 CLOSED_FORM_FOLDS = 30
+
+#: Candidates without epochs whose fits take seconds (a forest per attribute): validated on the
+#: estimator's ``folds``, as the generative ones are.
+FEW_FOLD_CANDIDATES = frozenset({"dap-random-forest"})
 
 
 class OutOfTime(AnyShotError):

@@ -56,6 +56,7 @@ from anyshot.errors import ConfigError, DataError
 from anyshot.estimator.auto import (
     AUTO_CANDIDATES,
     CLOSED_FORM_FOLDS,
+    FEW_FOLD_CANDIDATES,
     CandidateResult,
     auto_select,
     poor_fit_problems,
@@ -95,8 +96,9 @@ class AnyShotClassifier(ClassifierMixin, BaseEstimator):
 
     Args:
         method: ``auto`` (default: chosen on validation folds among the factorised Gaussian
-            (with and without its held-out variance scale), DAP, attribute regression, f-CLSWGAN
-            and SRWGAN, see :mod:`anyshot.estimator.auto`),
+            (with and without its held-out variance scale), DAP (naive Bayes, logistic and
+            random-forest attribute classifiers), attribute regression, f-CLSWGAN and SRWGAN,
+            see :mod:`anyshot.estimator.auto`),
             or one of ``factorised-gaussian``, ``dap``, ``attribute-regression``, ``clswgan``,
             ``srwgan``. With a ``preset``, ``auto`` (or ``None``) means the preset's method.
         objective: adversarial objective of generative methods (``wgan``, ``wgan-gp``,
@@ -164,8 +166,8 @@ class AnyShotClassifier(ClassifierMixin, BaseEstimator):
         out = []
         for name, preset in AUTO_CANDIDATES:
             factory, every = method_factory_for(self, None, preset, sizes)
-            folds = int(self.folds) if factory().iterative else max(CLOSED_FORM_FOLDS,
-                                                                     int(self.folds))
+            few = factory().iterative or name in FEW_FOLD_CANDIDATES
+            folds = int(self.folds) if few else max(CLOSED_FORM_FOLDS, int(self.folds))
             out.append((name, factory, folds, every))
         return out
 

@@ -71,8 +71,6 @@ class FactorisedGaussianConfig(SynthesisConfig):
         if self.variance_scale not in VARIANCE_SCALES:
             raise ConfigError(f"variance_scale {self.variance_scale!r} is unknown; choose one of "
                               f"{', '.join(VARIANCE_SCALES)}.")
-        if self.variance_scale != "none" and self.covariance == "full":
-            raise ConfigError("variance_scale is for covariance: diagonal.")
         if not 0.0 <= self.shrinkage <= 1.0:
             raise ConfigError(f"shrinkage must be in [0, 1] (the weight of each part's "
                               f"diagonal), got {self.shrinkage}.")

@@ -44,11 +44,13 @@ it for rows of training classes y; other classes draw from the full fit.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
 __all__ = ["VARIANCE_SCALES", "FactorisedGaussian", "attribute_thresholds",
-           "informative_attributes", "pool_parts"]
+           "held_out_log_scale", "informative_attributes", "pool_parts"]
 
 #: ``variance_scale`` values: no scale, or the held-out variance scale (``calibrate_variance``).
 VARIANCE_SCALES = ("none", "held-out")
@@ -79,6 +81,17 @@ def pool_parts(b: torch.Tensor, weight: torch.Tensor, mean_parts: torch.Tensor,
     P = w0 @ prec[0] + w1 @ prec[1]
     num = w0 @ (mean_parts[0] * prec[0]) + w1 @ (mean_parts[1] * prec[1])
     return num / P, weight.sum() / P
+
+
+def held_out_log_scale(X: torch.Tensor, y: torch.Tensor, var_smoothing: float,
+                       held_out_var: Callable[[int], torch.Tensor]) -> torch.Tensor:
+    """log kappa (d,) of the held-out variance scale (module docstring): the mean over the
+    training classes c of log var(X_c) - log ``held_out_var(c)``, the variance the model pools
+    for c's attributes when fitted without c's rows."""
+    eps = var_smoothing * float(X.var(0, unbiased=False).max())
+    logs = [(X[y == c].var(0, unbiased=False) + eps).log() - held_out_var(c).log()
+            for c in torch.unique(y).tolist()]
+    return torch.stack(logs).mean(0)
 
 
 def _default_scale(state: dict, prefix: str, *_args) -> None:
@@ -150,14 +163,12 @@ class FactorisedGaussian(nn.Module):
         """Set the held-out variance scale kappa (module docstring) from the training features:
         each training class's own variance against its pooled variance fitted without it."""
         X = X.float()
-        eps = var_smoothing * float(X.var(0, unbiased=False).max())
         held = self
         if self.held_out_var.shape[0] == 0:   # no held-out fits yet: make them aside
             held = FactorisedGaussian(attributes.shape[1], X.shape[1]).to(X.device)
             held.fit_held_out(X, y, attributes, threshold, var_smoothing)
-        logs = [(X[y == c].var(0, unbiased=False) + eps).log() - held.held_out_var[c].log()
-                for c in torch.unique(y).tolist()]
-        self.log_var_scale.copy_(torch.stack(logs).mean(0))
+        self.log_var_scale.copy_(held_out_log_scale(X, y, var_smoothing,
+                                                    lambda c: held.held_out_var[c]))
         return self
 
     @torch.no_grad()

@@ -14,7 +14,10 @@ A class with code b pools its informative parts (k in I) by precision:
     mean(b) = P(b)^-1 sum_{k in I} S_{k b_k}^-1 mu_{k b_k}
     cov(b)  = |I| P(b)^-1                     (the matrix harmonic mean of the parts)
 
-With d = 1, or lambda = 1, this is the diagonal model exactly. It stores 2 m d x d matrices, so
+With d = 1, or lambda = 1, this is the diagonal model exactly. The held-out variance scale of
+the diagonal model (:meth:`FullCovarianceGaussian.calibrate_variance`) applies as
+cov(b) <- K^1/2 cov(b) K^1/2, K = diag(kappa): each feature's variance is scaled by kappa_d and
+the correlations are kept. It stores 2 m d x d matrices, so
 it suits features of a few hundred dimensions (process variables), not 2,048-d CNN features.
 """
 
@@ -23,7 +26,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from anyshot.nn.factorised_gaussian import attribute_thresholds, informative_attributes
+from anyshot.nn.factorised_gaussian import (
+    _default_scale,
+    attribute_thresholds,
+    held_out_log_scale,
+    informative_attributes,
+)
 
 __all__ = ["FullCovarianceGaussian"]
 
@@ -46,6 +54,9 @@ class FullCovarianceGaussian(nn.Module):
                              torch.eye(feature_dim).expand(2, attr_dim, -1, -1).clone())
         self.register_buffer("threshold", torch.full((attr_dim,), 0.5))
         self.register_buffer("informative", torch.ones(attr_dim))
+        # log kappa: the held-out variance scale (0 = none); absent from older saved models.
+        self.register_buffer("log_var_scale", torch.zeros(feature_dim))
+        self._register_load_state_dict_pre_hook(_default_scale)
 
     @torch.no_grad()
     def fit(self, X: torch.Tensor, y: torch.Tensor, attributes: torch.Tensor,
@@ -79,6 +90,26 @@ class FullCovarianceGaussian(nn.Module):
             self.precision_parts[v].copy_(torch.linalg.inv(shrunk + eps * eye))
             counts.append(cnt)
         self.informative.copy_(informative_attributes(*counts))
+        self.log_var_scale.zero_()
+        return self
+
+    @torch.no_grad()
+    def calibrate_variance(self, X: torch.Tensor, y: torch.Tensor, attributes: torch.Tensor,
+                           threshold: float | None = None, var_smoothing: float = 1e-3
+                           ) -> "FullCovarianceGaussian":
+        """Set the held-out variance scale kappa from the training features: each training
+        class's own variances against the diagonal of its pooled covariance fitted without it
+        (:func:`~anyshot.nn.factorised_gaussian.held_out_log_scale`)."""
+        X = X.float()
+        A = attributes.float()
+        scratch = FullCovarianceGaussian(A.shape[1], X.shape[1], self.shrinkage).to(X.device)
+
+        def held_out_var(c: int) -> torch.Tensor:
+            keep = y != c
+            scratch.fit(X[keep], y[keep], A, threshold, var_smoothing)
+            return torch.diagonal(scratch(A[c:c + 1])[1][0])
+
+        self.log_var_scale.copy_(held_out_log_scale(X, y, var_smoothing, held_out_var))
         return self
 
     def forward(self, a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -92,6 +123,8 @@ class FullCovarianceGaussian(nn.Module):
         num = w0 @ pm[0] + w1 @ pm[1]
         cov = self.informative.sum() * torch.linalg.inv(P)
         mean = torch.linalg.solve(P, num.unsqueeze(-1)).squeeze(-1)
+        s = torch.exp(0.5 * self.log_var_scale)
+        cov = s[:, None] * cov * s[None, :]
         return mean, 0.5 * (cov + cov.transpose(1, 2))
 
     def sample(self, a: torch.Tensor, rng: torch.Generator) -> torch.Tensor:

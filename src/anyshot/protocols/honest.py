@@ -131,9 +131,10 @@ class Honest(Protocol):
         (once, for a method without epochs)."""
         ev = self.settings
         tasks = tasks_of(view, ev.tasks)
-        if not model.iterative:
-            return train(model, view, evaluations=Evaluations(tasks, calibrate=calibrated))
         stage = f"seed {seed} validation{fold or ''}"  # fold 0 keeps the single-fold names
+        if not model.iterative:
+            return train(model, view, evaluations=Evaluations(tasks, calibrate=calibrated),
+                         progress=progress, stage=stage)
         return train(model, view, epochs=epochs_of(model),
                      evaluations=Evaluations(tasks, every=ev.eval_every, calibrate=calibrated,
                                              patience=ev.patience),

@@ -114,6 +114,8 @@ def train(method: Method, data: AnyShotData, *, epochs: int | None = None,
         fit(method, data)
         if evaluations is not None:
             rows.append(evaluations.run(method, data, 0, evaluations.tasks))
+        if progress is not None:  # one step: the fit
+            progress(stage, 1, 1)
         return rows
     total = epochs if epochs is not None else epochs_of(method)
 
