@@ -371,9 +371,10 @@ def _print_selection(clf: Any) -> None:
     rows = clf.selection_
     if not rows:
         return
-    typer.echo("method                 validation score      folds  seconds  status")
+    width = max(len("method"), *(len(r["method"]) for r in rows))
+    typer.echo(f"{'method':<{width}} validation score      folds  seconds  status")
     for r in rows:
         score = ("-" if r["score"] != r["score"]  # NaN: not validated
                  else f"{r['score'] * 100:5.1f} +- {r['spread'] * 100:4.1f}")
-        typer.echo(f"{r['method']:<22} {score:<20} {r['folds']:>6} {r['seconds']:>8.1f}  "
+        typer.echo(f"{r['method']:<{width}} {score:<20} {r['folds']:>6} {r['seconds']:>8.1f}  "
                    f"{r['status']}" + (f" ({r['reason']})" if r["reason"] else ""))
