@@ -50,7 +50,7 @@ import torch
 from torch import nn
 
 __all__ = ["VARIANCE_SCALES", "FactorisedGaussian", "attribute_thresholds",
-           "held_out_log_scale", "informative_attributes", "pool_parts"]
+           "held_out_log_scale", "informative_attributes", "missing_scale_is_none", "pool_parts"]
 
 #: ``variance_scale`` values: no scale, or the held-out variance scale (``calibrate_variance``).
 VARIANCE_SCALES = ("none", "held-out")
@@ -94,7 +94,7 @@ def held_out_log_scale(X: torch.Tensor, y: torch.Tensor, var_smoothing: float,
     return torch.stack(logs).mean(0)
 
 
-def _default_scale(state: dict, prefix: str, *_args) -> None:
+def missing_scale_is_none(state: dict, prefix: str, *_args) -> None:
     """Models saved before the variance scale existed load with none (kappa = 1)."""
     key = prefix + "log_var_scale"
     if key not in state and prefix + "mean_parts" in state:
@@ -123,7 +123,7 @@ class FactorisedGaussian(nn.Module):
         self.register_buffer("informative", torch.ones(attr_dim))
         # log kappa: the held-out variance scale (0 = none); absent from older saved models.
         self.register_buffer("log_var_scale", torch.zeros(feature_dim))
-        self._register_load_state_dict_pre_hook(_default_scale)
+        self._register_load_state_dict_pre_hook(missing_scale_is_none)
         # Class-held-out means and variances (C, d), indexed by class; training-time only.
         self.register_buffer("held_out_mean", torch.zeros(0, feature_dim), persistent=False)
         self.register_buffer("held_out_var", torch.zeros(0, feature_dim), persistent=False)

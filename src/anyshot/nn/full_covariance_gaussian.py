@@ -17,8 +17,8 @@ A class with code b pools its informative parts (k in I) by precision:
 With d = 1, or lambda = 1, this is the diagonal model exactly. The held-out variance scale of
 the diagonal model (:meth:`FullCovarianceGaussian.calibrate_variance`) applies as
 cov(b) <- K^1/2 cov(b) K^1/2, K = diag(kappa): each feature's variance is scaled by kappa_d and
-the correlations are kept. It stores 2 m d x d matrices, so
-it suits features of a few hundred dimensions (process variables), not 2,048-d CNN features.
+the correlations are kept. It stores 2 m d x d matrices, so it suits features of a few hundred
+dimensions (process variables), not 2,048-d CNN features.
 """
 
 from __future__ import annotations
@@ -27,10 +27,10 @@ import torch
 from torch import nn
 
 from anyshot.nn.factorised_gaussian import (
-    _default_scale,
     attribute_thresholds,
     held_out_log_scale,
     informative_attributes,
+    missing_scale_is_none,
 )
 
 __all__ = ["FullCovarianceGaussian"]
@@ -56,7 +56,7 @@ class FullCovarianceGaussian(nn.Module):
         self.register_buffer("informative", torch.ones(attr_dim))
         # log kappa: the held-out variance scale (0 = none); absent from older saved models.
         self.register_buffer("log_var_scale", torch.zeros(feature_dim))
-        self._register_load_state_dict_pre_hook(_default_scale)
+        self._register_load_state_dict_pre_hook(missing_scale_is_none)
 
     @torch.no_grad()
     def fit(self, X: torch.Tensor, y: torch.Tensor, attributes: torch.Tensor,
