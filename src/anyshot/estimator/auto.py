@@ -192,8 +192,9 @@ def choose(results: list[CandidateResult], level: float = 0.975, min_gain: float
         if i == best:
             res.status = "chosen"
             if i == 0:
-                res.reason = ("the default; no candidate beat it beyond the 95% interval of "
-                              "the paired gain on the same folds")
+                res.reason = (f"the default; no candidate beat it beyond the "
+                              f"{200 * level - 100:g}% interval of the paired gain on the "
+                              "same folds")
         elif res.status == "chosen":
             res.status = "validated"
     return best
