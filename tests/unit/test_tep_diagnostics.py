@@ -1,9 +1,11 @@
-"""Two TEP diagnostics in benchmarks/: tep_unseen_shift.py (distances in the prior's standard
-deviations, hand-computed, and which mean is closer to the real one) and tep_curve_selection.py
-(the epoch chosen on the other folds, on hand-worked curves)."""
+"""TEP diagnostics in benchmarks/: tep_unseen_shift.py (distances in the prior's standard
+deviations, hand-computed, and which mean is closer to the real one), tep_curve_selection.py
+(the epoch chosen on the other folds, on hand-worked curves) and tep_oracle.py (the Gaussian
+classifier of given moments, on hand-worked points)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -52,3 +54,25 @@ def test_leave_one_fold_out_chooses_the_epoch_on_the_other_folds(selection, tmp_
         {("A", 0): 0.50, ("A", 1): 0.60, ("A", 2): 0.70})
     # the peak of the mean curve (0.6, 0.4667) is 0.6, scored on the folds that chose it
     assert selection.peak_of_mean(curves) == pytest.approx(0.6)
+
+
+@pytest.fixture(scope="module")
+def oracle():
+    return load_benchmark("tep_oracle")
+
+
+def test_the_oracle_classifier_uses_the_moments_it_is_given(oracle):
+    classes = np.array([3, 7])
+    means = np.array([[0.0, 0.0], [2.0, 0.0]])
+    X = np.array([[1.2, 0.0], [0.9, 0.0], [2.0, 0.0]])
+    y = np.array([3, 3, 7])
+    # equal variances: the midpoint 1 divides, so (1.2, 0) goes to class 7; class 3 gets 1 of
+    # 2 right, class 7 its one: (0.5 + 1) / 2
+    assert oracle.zsl(X, y, classes, means, np.ones((2, 2))) == pytest.approx(0.75)
+    # class 3 four times as wide on feature 0: at x = 1.2, -0.5 (1.44 / 4 + log 4) = -0.873
+    # against -0.5 (0.64) = -0.32, still class 7; at 0.9, -0.794 against -0.605: class 7 too
+    wide = np.array([[4.0, 1.0], [1.0, 1.0]])
+    assert oracle.zsl(X, y, classes, means, wide) == pytest.approx(0.5)
+    # the same variances as full covariance matrices give the same answer
+    full = np.stack([np.diag(v) for v in wide])
+    assert oracle.zsl(X, y, classes, means, full) == pytest.approx(0.5)
