@@ -27,7 +27,7 @@ from typing import Any, Callable
 
 import yaml
 
-from anyshot.errors import ConfigError, reject_unknown_keys
+from anyshot.errors import ConfigError, check_choice, reject_unknown_keys
 from anyshot.protocols.settings import EPOCH_LENGTHS, EvaluationConfig, ValidationConfig
 
 __all__ = [
@@ -91,11 +91,7 @@ class ExperimentConfig:
         from anyshot.utils import DEVICES
 
         check_loader_params(self.data.name, self.data.params)
-        if self.data.scaling not in SCALINGS:
-            raise ConfigError(
-                f"data.scaling {self.data.scaling!r} is unknown; "
-                f"choose one of {', '.join(SCALINGS)}."
-            )
+        check_choice("data.scaling", self.data.scaling, SCALINGS)
         from anyshot.utils import check_param_values
 
         check_param_values(make_method(self.method.name, self.method.params).config,
@@ -103,11 +99,7 @@ class ExperimentConfig:
         if self.objective is not None:
             make_objective(self.objective.name, **self.objective.params)
         ev = self.evaluation
-        if ev.protocol not in PROTOCOLS:
-            raise ConfigError(
-                f"evaluation.protocol {ev.protocol!r} is unknown; "
-                f"choose one of {', '.join(PROTOCOLS)}."
-            )
+        check_choice("evaluation.protocol", ev.protocol, PROTOCOLS)
         check_tasks(ev.tasks)
         if not ev.seeds:
             raise ConfigError("evaluation.seeds is empty; give at least one seed, e.g. [0].")
@@ -117,9 +109,8 @@ class ExperimentConfig:
         if not isinstance(folds, int) or isinstance(folds, bool) or folds < 1:
             raise ConfigError(f"evaluation.validation.folds must be a positive integer (the number "
                               f"of validation problems, e.g. 1 or 3), got {folds!r}.")
-        if ev.validation.epoch_length not in EPOCH_LENGTHS:
-            raise ConfigError(f"evaluation.validation.epoch_length {ev.validation.epoch_length!r} "
-                              f"is unknown; choose one of {', '.join(EPOCH_LENGTHS)}.")
+        check_choice("evaluation.validation.epoch_length", ev.validation.epoch_length,
+                     EPOCH_LENGTHS)
         if not isinstance(ev.calibration, bool):
             raise ConfigError(f"evaluation.calibration must be true or false, "
                               f"got {ev.calibration!r}.")
@@ -127,9 +118,8 @@ class ExperimentConfig:
             raise ConfigError("evaluation.calibration needs a protocol that selects on validation: "
                               "gamma must be chosen there, and protocol 'fixed' has no validation "
                               "data. Use protocol 'honest', or turn calibration off.")
-        if self.device not in DEVICES and not str(self.device).startswith("cuda"):
-            raise ConfigError(f"device {self.device!r} is unknown; "
-                              f"choose one of {', '.join(DEVICES)}.")
+        if not str(self.device).startswith("cuda"):
+            check_choice("device", self.device, DEVICES)
         return self
 
 

@@ -30,6 +30,14 @@ def reject_unknown_keys(given, valid, where: str, error: type[Exception] | None 
         )
 
 
+def check_choice(name: str, value, choices, error: type[Exception] | None = None) -> None:
+    """Raise ``error`` (default :class:`ConfigError`) naming ``name``'s unknown ``value`` and the
+    ``choices`` it accepts, unless ``value`` is one of them."""
+    if value not in choices:
+        raise (error or ConfigError)(
+            f"{name} {value!r} is unknown; choose one of {', '.join(map(str, choices))}.")
+
+
 class CheckpointError(AnyShotError, RuntimeError):
     """A checkpoint is missing, truncated or corrupt."""
 

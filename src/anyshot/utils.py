@@ -36,7 +36,7 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
         return torch.device(name)
     if name == "cpu":
         return torch.device("cpu")
-    raise ConfigError(f"unknown device {device!r}; choose one of {', '.join(DEVICES)}.")
+    raise ConfigError(f"device {device!r} is unknown; choose one of {', '.join(DEVICES)}.")
 
 
 def make_generator(seed: int, device: torch.device) -> torch.Generator:

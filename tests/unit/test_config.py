@@ -35,6 +35,12 @@ def test_every_shipped_preset_loads():
          "unseen_fraction has an invalid value"),
         ({"device": "tpu"}, "device 'tpu' is unknown"),
         ({"data": {"name": "synthetic", "scaling": "zscore"}}, "data.scaling 'zscore' is unknown"),
+        ({"method": {"name": "clswgan", "params": {"prior": "gmm"}}},
+         "prior 'gmm' is unknown; choose one of none, factorised-gaussian, composed\\.$"),
+        ({"method": {"name": "srwgan", "params": {"classifier_space": "logits"}}},
+         "classifier_space 'logits' is unknown; choose one of code, features\\.$"),
+        ({"method": {"name": "clswgan", "params": {"out": "tanh"}}},
+         "out 'tanh' is unknown; choose one of relu, sigmoid, none"),
     ],
 )
 def test_strict_validation_names_the_key(raw, message):

@@ -11,12 +11,12 @@ from typing import Any
 
 import yaml
 
-from anyshot.errors import ConfigError
+from anyshot.errors import ConfigError, check_choice
 
 
 def choice(option: str, value: str | None, choices) -> None:
-    if value is not None and value not in choices:
-        raise ConfigError(f"{option} {value!r} is unknown; choose one of {', '.join(choices)}.")
+    if value is not None:
+        check_choice(option, value, choices)
 
 
 def at_least(option: str, value: int | None, low: int) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from anyshot.data.dataset import AnyShotData
-from anyshot.errors import ConfigError
+from anyshot.errors import check_choice
 
 __all__ = ["scale_features", "scaling_statistics", "SCALINGS"]
 
@@ -24,7 +24,7 @@ def scaling_statistics(X_train: np.ndarray, method: str) -> tuple[np.ndarray, np
     elif method == "none":
         shift, span = np.zeros(Xtr.shape[1]), np.ones(Xtr.shape[1])
     else:
-        raise ConfigError(f"unknown scaling {method!r}; choose one of {', '.join(SCALINGS)}.")
+        check_choice("scaling", method, SCALINGS)
     return shift, np.where(span == 0, 1.0, span)
 
 

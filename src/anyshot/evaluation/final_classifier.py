@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from anyshot.errors import ConfigError
+from anyshot.errors import ConfigError, check_choice
 from anyshot.evaluation.classifier import ClassifierConfig, SoftmaxClassifier
 from anyshot.evaluation.gaussian_classifier import FullGaussianClassifier, GaussianClassifier
 from anyshot.evaluation.task import Task
@@ -110,9 +110,8 @@ class SynthesisConfig:
         for key, names in (("final_classifier", [self.final_classifier]),
                            ("gzsl_final_classifier", gzsl if isinstance(gzsl, list) else [gzsl])):
             for name in names:
-                if name is not None and name not in FINAL_CLASSIFIERS:
-                    raise ConfigError(f"{key} {name!r} is unknown; choose one of "
-                                      f"{', '.join(FINAL_CLASSIFIERS)}.")
+                if name is not None:
+                    check_choice(key, name, FINAL_CLASSIFIERS)
         if self.final_classifier is None:
             raise ConfigError(f"final_classifier must be one of {', '.join(FINAL_CLASSIFIERS)}.")
         if self.dap_weight < 0:

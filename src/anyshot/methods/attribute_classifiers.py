@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from scipy.special import expit, logit
 
-from anyshot.errors import ConfigError
+from anyshot.errors import ConfigError, check_choice
 
 __all__ = ["ATTRIBUTE_CLASSIFIERS", "attribute_proba", "attribute_seeds", "check_classifier",
            "fit_attribute_models"]
@@ -54,9 +54,7 @@ def _sklearn_class(name: str) -> type:
 
 def check_classifier(name: Any, params: Any) -> None:
     """A known classifier name, and parameter names its scikit-learn class takes."""
-    if name not in ATTRIBUTE_CLASSIFIERS:
-        raise ConfigError(f"attribute_classifier {name!r} is unknown; choose one of "
-                          f"{', '.join(ATTRIBUTE_CLASSIFIERS)}.")
+    check_choice("attribute_classifier", name, ATTRIBUTE_CLASSIFIERS)
     if not isinstance(params, dict):
         raise ConfigError(f"classifier_params must be a mapping of scikit-learn arguments, got "
                           f"{type(params).__name__}.")

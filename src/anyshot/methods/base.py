@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from anyshot.data.dataset import AnyShotData
-from anyshot.errors import ConfigError
+from anyshot.errors import ConfigError, check_choice
 from anyshot.evaluation.final_classifier import Classifier, SynthesisConfig
 from anyshot.evaluation.task import Task
 from anyshot.io import atomic_write_text, load_tensors, read_json, save_tensors
@@ -261,27 +261,21 @@ class GenerativeConfig(SynthesisConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.amp not in AMP_MODES:
-            raise ConfigError(f"amp {self.amp!r} is unknown; choose one of {', '.join(AMP_MODES)}.")
-        if self.precision is not None and self.precision not in PRECISIONS:
-            raise ConfigError(f"precision {self.precision!r} is unknown; choose one of "
-                              f"{', '.join(PRECISIONS)}.")
+        check_choice("amp", self.amp, AMP_MODES)
+        if self.precision is not None:
+            check_choice("precision", self.precision, PRECISIONS)
         if self.amp == "bf16" and self.precision not in (None, "bf16"):
             raise ConfigError(f"amp: bf16 and precision: {self.precision} disagree; set only "
                               "precision.")
         from anyshot.nn.composed_gaussian import LEARN
         from anyshot.nn.conditioning import CONDITIONINGS, CORRECTIONS, PRIORS
         from anyshot.nn.factorised_gaussian import VARIANCE_SCALES
+        from anyshot.nn.generator import OUTPUT_ACTIVATIONS
 
-        if self.conditioning not in CONDITIONINGS:
-            raise ConfigError(f"conditioning {self.conditioning!r} is unknown; choose one of "
-                              f"{', '.join(CONDITIONINGS)}.")
-        if self.prior not in PRIORS:
-            raise ConfigError(f"prior {self.prior!r} is unknown; "
-                              f"choose one of {', '.join(PRIORS)}.")
-        if self.correction not in CORRECTIONS:
-            raise ConfigError(f"correction {self.correction!r} is unknown; choose one of "
-                              f"{', '.join(CORRECTIONS)}.")
+        check_choice("out", self.out, OUTPUT_ACTIVATIONS)
+        check_choice("conditioning", self.conditioning, CONDITIONINGS)
+        check_choice("prior", self.prior, PRIORS)
+        check_choice("correction", self.correction, CORRECTIONS)
         if self.correction == "none" and self.prior == "none":
             raise ConfigError("correction: none leaves G nothing to draw from; set "
                               "method.params.prior=composed (or factorised-gaussian).")
@@ -292,9 +286,7 @@ class GenerativeConfig(SynthesisConfig):
                 self.prior_variance_scale != "none" and self.prior == "none"):
             raise ConfigError(f"prior_variance_scale is none or held-out and needs a prior, got "
                               f"{self.prior_variance_scale!r} with prior {self.prior!r}.")
-        if self.prior_learn not in LEARN:
-            raise ConfigError(f"prior_learn {self.prior_learn!r} is unknown; choose one of "
-                              f"{', '.join(LEARN)}.")
+        check_choice("prior_learn", self.prior_learn, LEARN)
         if self.prior_rank < 0:
             raise ConfigError(f"prior_rank must be >= 0, got {self.prior_rank}.")
         if self.prior_holdout and (self.prior == "none" or (

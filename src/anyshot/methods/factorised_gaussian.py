@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from anyshot.errors import ConfigError
+from anyshot.errors import ConfigError, check_choice
 from anyshot.evaluation.final_classifier import (
     Classifier,
     SynthesisConfig,
@@ -65,12 +65,8 @@ class FactorisedGaussianConfig(SynthesisConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.covariance not in COVARIANCES:
-            raise ConfigError(f"covariance {self.covariance!r} is unknown; choose one of "
-                              f"{', '.join(COVARIANCES)}.")
-        if self.variance_scale not in VARIANCE_SCALES:
-            raise ConfigError(f"variance_scale {self.variance_scale!r} is unknown; choose one of "
-                              f"{', '.join(VARIANCE_SCALES)}.")
+        check_choice("covariance", self.covariance, COVARIANCES)
+        check_choice("variance_scale", self.variance_scale, VARIANCE_SCALES)
         if not 0.0 <= self.shrinkage <= 1.0:
             raise ConfigError(f"shrinkage must be in [0, 1] (the weight of each part's "
                               f"diagonal), got {self.shrinkage}.")

@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from anyshot.data.sampling import ClassBalancedSampler, cycled_choice, local_index
-from anyshot.errors import ConfigError
+from anyshot.errors import ConfigError, check_choice
 from anyshot.methods import srwgan_terms as terms
 from anyshot.methods.base import GenerativeConfig, TrainingSet, register_method
 from anyshot.methods.generative import GenerativeMethod
@@ -46,7 +46,10 @@ from anyshot.objectives.semantic_alignment import BilinearCompatibility
 from anyshot.objectives.triplet_center import TripletCenterLoss
 from anyshot.utils import stream_generator
 
-__all__ = ["RefinementBatch", "RefinementGeneration", "SRWGAN", "SRWGANConfig"]
+#: Where SRWGAN's final classifier works: M's mean code (the paper) or the generated features.
+CLASSIFIER_SPACES = ("code", "features")
+
+__all__ = ["CLASSIFIER_SPACES", "RefinementBatch", "RefinementGeneration", "SRWGAN", "SRWGANConfig"]
 
 
 @dataclass
@@ -85,9 +88,7 @@ class SRWGANConfig(GenerativeConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.classifier_space not in ("code", "features"):
-            raise ConfigError(f"classifier_space {self.classifier_space!r} is unknown; choose "
-                              "code (M's mean code) or features.")
+        check_choice("classifier_space", self.classifier_space, CLASSIFIER_SPACES)
         if self.correction != "mlp":
             raise ConfigError("SRWGAN's features come from its refinement heads through the "
                               "MLP; correction: none is for f-CLSWGAN (use prior: composed "

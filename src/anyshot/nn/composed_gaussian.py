@@ -46,7 +46,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from anyshot.errors import ConfigError
+from anyshot.errors import check_choice
 from anyshot.nn.factorised_gaussian import FactorisedGaussian, pool_parts
 
 __all__ = ["LEARN", "ComposedGaussian"]
@@ -68,9 +68,7 @@ class ComposedGaussian(nn.Module):
     def __init__(self, attr_dim: int, feature_dim: int, rank: int = 8,
                  learn: str = "parts") -> None:
         super().__init__()
-        if learn not in LEARN:
-            raise ConfigError(f"prior_learn {learn!r} is unknown; choose one of "
-                              f"{', '.join(LEARN)}.")
+        check_choice("prior_learn", learn, LEARN)
         self.learn = learn
         per_value = learn == "parts"
         self.closed = FactorisedGaussian(attr_dim, feature_dim, trainable=False)

@@ -28,7 +28,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from anyshot.errors import ConfigError
+from anyshot.errors import check_choice
 from anyshot.nn.composed_gaussian import ComposedGaussian
 from anyshot.nn.factorised_gaussian import FactorisedGaussian
 
@@ -64,11 +64,8 @@ class SemanticInput(nn.Module):
                  code_dim: int = 64, prior: str = "none", prior_trainable: bool = False,
                  prior_rank: int = 8, prior_learn: str = "parts") -> None:
         super().__init__()
-        if conditioning not in CONDITIONINGS:
-            raise ConfigError(f"conditioning {conditioning!r} is unknown; choose one of "
-                              f"{', '.join(CONDITIONINGS)}.")
-        if prior not in PRIORS:
-            raise ConfigError(f"prior {prior!r} is unknown; choose one of {', '.join(PRIORS)}.")
+        check_choice("conditioning", conditioning, CONDITIONINGS)
+        check_choice("prior", prior, PRIORS)
         self.embedding = (CompositionalEmbedding(attr_dim, code_dim)
                           if conditioning == "compositional" else None)
         self.out_dim = code_dim if self.embedding is not None else attr_dim

@@ -18,7 +18,7 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from anyshot.errors import ConfigError
+from anyshot.errors import check_choice
 
 CRITIC_KINDS = ("score", "autoencoder")
 
@@ -72,8 +72,7 @@ class AutoEncoderCritic(nn.Module):
 
 def build_critic(kind: str, feature_dim: int, attr_dim: int, hidden: int) -> nn.Module:
     """The default critic of a given kind for a method that has no critic of its own."""
+    check_choice("critic kind", kind, CRITIC_KINDS)
     if kind == "score":
         return ScoreCritic(feature_dim, attr_dim, hidden)
-    if kind == "autoencoder":
-        return AutoEncoderCritic(feature_dim, attr_dim, hidden)
-    raise ConfigError(f"unknown critic kind {kind!r}; choose one of {', '.join(CRITIC_KINDS)}.")
+    return AutoEncoderCritic(feature_dim, attr_dim, hidden)

@@ -14,22 +14,15 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from anyshot.errors import ConfigError
+from anyshot.errors import ConfigError, check_choice
 from anyshot.nn.conditioning import SemanticInput
 
 OUTPUT_ACTIVATIONS = ("relu", "sigmoid", "none")
 
 
 def output_activation(name: str) -> nn.Module:
-    if name == "relu":
-        return nn.ReLU()
-    if name == "sigmoid":
-        return nn.Sigmoid()
-    if name == "none":
-        return nn.Identity()
-    raise ConfigError(
-        f"unknown output activation {name!r}; choose one of {', '.join(OUTPUT_ACTIVATIONS)}."
-    )
+    check_choice("output activation", name, OUTPUT_ACTIVATIONS)
+    return {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "none": nn.Identity}[name]()
 
 
 class ConditionalGenerator(nn.Module):

@@ -23,7 +23,7 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from anyshot.errors import ConfigError
+from anyshot.errors import check_choice
 from anyshot.nn.critic import CRITIC_KINDS, CriticOutput
 
 __all__ = ["MappingOutput", "NonRedundantMapping"]
@@ -42,9 +42,7 @@ class NonRedundantMapping(nn.Module):
 
     def __init__(self, feature_dim: int, attr_dim: int, latent: int, kind: str = "score") -> None:
         super().__init__()
-        if kind not in CRITIC_KINDS:
-            raise ConfigError(
-                f"unknown critic kind {kind!r}; choose one of {', '.join(CRITIC_KINDS)}.")
+        check_choice("critic kind", kind, CRITIC_KINDS)
         self.kind = kind
         self.latent = latent
         self.encoder = nn.Sequential(nn.Linear(feature_dim, 2 * latent), nn.LeakyReLU(0.2))

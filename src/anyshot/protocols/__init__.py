@@ -19,7 +19,7 @@ Where the parts live:
 
 from __future__ import annotations
 
-from anyshot.errors import ConfigError
+from anyshot.errors import check_choice
 from anyshot.protocols.base import MethodFactory, Protocol
 from anyshot.protocols.fixed import Fixed
 from anyshot.protocols.honest import Honest
@@ -34,9 +34,7 @@ PEEKING_PROTOCOLS = tuple(n for n, p in PROTOCOL_CLASSES.items() if p.peeks_at_t
 
 def make_protocol(settings: EvaluationConfig, checkpoint_every: int = 0) -> Protocol:
     """The protocol ``settings.protocol`` names."""
-    if settings.protocol not in PROTOCOL_CLASSES:
-        raise ConfigError(f"evaluation.protocol {settings.protocol!r} is unknown; choose one of "
-                          f"{', '.join(PROTOCOLS)}.")
+    check_choice("evaluation.protocol", settings.protocol, PROTOCOLS)
     return PROTOCOL_CLASSES[settings.protocol](settings, checkpoint_every)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from anyshot.errors import ConfigError
+from anyshot.errors import ConfigError, check_choice
 from anyshot.io import atomic_write_bytes, atomic_write_text
 from anyshot.report.figures import accuracy_bars, png_bytes, training_curves
 from anyshot.report.model_sections import model_sections
@@ -42,9 +42,7 @@ def write_report(run_dir: Path, out: Path | None = None, *, max_points: int = 20
             or unreadable (the message says how to create or finish the run).
         ConfigError: ``embedding`` or ``max_points`` is invalid.
     """
-    if embedding not in EMBEDDINGS:
-        raise ConfigError(f"embedding {embedding!r} is unknown; "
-                          f"choose one of {', '.join(EMBEDDINGS)}.")
+    check_choice("embedding", embedding, EMBEDDINGS)
     if not isinstance(max_points, int) or max_points < 10:
         raise ConfigError(f"max_points must be an integer >= 10, got {max_points!r}.")
     run_dir = Path(run_dir)
