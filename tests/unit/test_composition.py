@@ -14,7 +14,7 @@ from anyshot.evaluation.gaussian_classifier import FullGaussianClassifier, Gauss
 from anyshot.evaluation.task import Task
 from anyshot.methods import make_method
 from anyshot.nn.conditioning import CompositionalEmbedding, SemanticInput
-from anyshot.nn.factorised_gaussian import FactorisedGaussian
+from anyshot.nn.factorised_gaussian import FactorisedGaussian, class_balance_weights
 from anyshot.nn.generator import ConditionalGenerator
 from anyshot.objectives.attribute_consistency import AttributeConsistency
 from anyshot.training import fit
@@ -75,6 +75,29 @@ def test_factorised_gaussian_skips_attributes_constant_over_training_classes() -
     mean, var = fg(A[2:])  # unseen class: a_1 = 1 -> class 0's samples only
     torch.testing.assert_close(mean, torch.tensor([[1.0]]))
     torch.testing.assert_close(var, torch.tensor([[1.0]]))
+
+
+def test_factorised_gaussian_weighs_classes_alike_unless_told_samples() -> None:
+    # Attribute 1 = 1 for classes 0 and 1: class 0 has three rows at 0, class 1 one row at 4.
+    # Attribute 2 separates them: class 0 has a_2 = 0, class 1 a_2 = 1; class 2 = (0, 0).
+    A = torch.tensor([[1.0, 0.0], [1.0, 1.0], [0.0, 0.0]])
+    X = torch.tensor([[0.0], [0.0], [0.0], [4.0], [8.0], [10.0], [9.0]])
+    y = torch.tensor([0, 0, 0, 1, 2, 2, 2])
+    rows = FactorisedGaussian(2, 1).fit(X, y, A, threshold=0.5, var_smoothing=0.0,
+                                        balance="samples")
+    classes = FactorisedGaussian(2, 1).fit(X, y, A, threshold=0.5, var_smoothing=0.0)
+    # part (a_1 = 1), by rows: {0, 0, 0, 4}: mean 1, var 4 - 1 = 3. By classes (weights
+    # n_max / n_c = 1, 1, 1, 3): mean (0 + 12) / 6 = 2, var (16 * 3) / 6 - 4 = 4.
+    torch.testing.assert_close(rows.mean_parts[1, 0], torch.tensor([1.0]))
+    torch.testing.assert_close(rows.log_var_parts[1, 0].exp(), torch.tensor([3.0]))
+    torch.testing.assert_close(classes.mean_parts[1, 0], torch.tensor([2.0]))
+    torch.testing.assert_close(classes.log_var_parts[1, 0].exp(), torch.tensor([4.0]))
+    # part (a_2 = 0): classes 0 and 2 have three rows each, so both give {0, 0, 0, 8, 10, 9}
+    torch.testing.assert_close(classes.mean_parts[0, 1], rows.mean_parts[0, 1])
+    assert class_balance_weights(y, "samples") is None
+    assert class_balance_weights(torch.tensor([2, 2, 0, 0]), "classes") is None  # equal sizes
+    torch.testing.assert_close(class_balance_weights(y, "classes"),
+                               torch.tensor([1.0, 1.0, 1.0, 3.0, 1.0, 1.0, 1.0]))
 
 
 def _split(X: np.ndarray, y: np.ndarray, A: np.ndarray) -> AnyShotData:

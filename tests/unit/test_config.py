@@ -39,6 +39,8 @@ def test_every_shipped_preset_loads():
          "prior 'gmm' is unknown; choose one of none, factorised-gaussian, composed\\.$"),
         ({"method": {"name": "srwgan", "params": {"classifier_space": "logits"}}},
          "classifier_space 'logits' is unknown; choose one of code, features\\.$"),
+        ({"method": {"name": "factorised-gaussian", "params": {"balance": "rows"}}},
+         "balance 'rows' is unknown; choose one of classes, samples"),
         ({"method": {"name": "clswgan", "params": {"out": "tanh"}}},
          "out 'tanh' is unknown; choose one of relu, sigmoid, none"),
     ],

@@ -49,15 +49,18 @@ def test_two_parts_pool_by_summed_precision():
     np.testing.assert_allclose(cov[0], [[1.0, 0.0], [0.0, 2.0]], atol=1e-5)
 
 
-def test_one_feature_or_full_shrinkage_is_the_diagonal_model():
+@pytest.mark.parametrize("balance, rows_of_class_0", [("classes", 30), ("classes", 7),
+                                                      ("samples", 7)])
+def test_one_feature_or_full_shrinkage_is_the_diagonal_model(balance, rows_of_class_0):
     d = make_synthetic(n_classes=6, n_unseen=2, n_features=5, n_attributes=4,
                        samples_per_class=30, seed=0)
     tv = d.trainval
+    tv = np.concatenate([tv[d.y[tv] == 0][:rows_of_class_0], tv[d.y[tv] != 0]])
     Xt = torch.as_tensor(d.X[tv], dtype=torch.float32)
     yt = torch.as_tensor(d.y[tv])
     At = torch.as_tensor(d.attributes, dtype=torch.float32)
-    diag = FactorisedGaussian(4, 5).fit(Xt, yt, At)
-    full = FullCovarianceGaussian(4, 5, shrinkage=1.0).fit(Xt, yt, At)
+    diag = FactorisedGaussian(4, 5).fit(Xt, yt, At, balance=balance)
+    full = FullCovarianceGaussian(4, 5, shrinkage=1.0).fit(Xt, yt, At, balance=balance)
     (m1, v1), (m2, c2) = diag(At), full(At)
     np.testing.assert_allclose(m2, m1, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(torch.diagonal(c2, dim1=1, dim2=2), v1, rtol=1e-4, atol=1e-6)

@@ -7,6 +7,10 @@ form to the training features of the classes having that value:
 
     mu_kv  = mean {x_i : b_{y_i k} = v},      var_kv = var {x_i : b_{y_i k} = v} + eps
 
+each class counting as much as any other (``balance="classes"``: sample i has weight
+n_max / n_{y_i}, so a class with ten times the rows does not make ten times the part; with
+classes of equal size the weights are all 1). ``balance="samples"`` weights every row alike.
+
 An attribute is *informative* (k in I) when both of its values occur among the training classes.
 A class with code b -- seen or not -- pools the Gaussians of its values by precision:
 
@@ -49,17 +53,43 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-__all__ = ["VARIANCE_SCALES", "FactorisedGaussian", "attribute_thresholds",
-           "held_out_log_scale", "informative_attributes", "missing_scale_is_none", "pool_parts"]
+__all__ = ["BALANCES", "VARIANCE_SCALES", "FactorisedGaussian", "attribute_thresholds",
+           "class_balance_weights", "held_out_log_scale", "informative_attributes",
+           "missing_scale_is_none", "pool_parts", "weighted_codes"]
 
 #: ``variance_scale`` values: no scale, or the held-out variance scale (``calibrate_variance``).
 VARIANCE_SCALES = ("none", "held-out")
+
+#: ``balance`` values: every class counts alike in the parts, or every sample does.
+BALANCES = ("classes", "samples")
 
 
 def attribute_thresholds(A: torch.Tensor, threshold: float | None) -> torch.Tensor:
     """t_k of b_ck = [a_ck > t_k]: ``threshold`` for every attribute, or (``None``) each
     attribute's mean over the classes."""
     return A.mean(0) if threshold is None else torch.full_like(A[0], float(threshold))
+
+
+def class_balance_weights(y: torch.Tensor, balance: str) -> torch.Tensor | None:
+    """(n,) sample weights n_max / n_{y_i} that make every class count as much as the largest
+    one (``balance="classes"``), or ``None`` where they would all be 1: ``"samples"``, or classes
+    of equal size."""
+    counts = torch.bincount(y)
+    present = counts[counts > 0]
+    if balance == "samples" or bool((present == present.max()).all()):
+        return None
+    return (present.max().to(torch.float32) / counts[y].to(torch.float32))
+
+
+def weighted_codes(S: torch.Tensor, weights: torch.Tensor | None
+                   ) -> tuple[tuple[int, torch.Tensor], tuple[int, torch.Tensor]]:
+    """((0, W_0), (1, W_1)): each sample's weight in the parts of value 0 and 1 of every
+    attribute, from its codes S (n, m) and sample weights (``None``: 1)."""
+    W0, W1 = 1.0 - S, S
+    if weights is not None:
+        w = weights[:, None].to(S.dtype)
+        W0, W1 = W0 * w, W1 * w
+    return (0, W0), (1, W1)
 
 
 def informative_attributes(count_0: torch.Tensor, count_1: torch.Tensor) -> torch.Tensor:
@@ -130,17 +160,19 @@ class FactorisedGaussian(nn.Module):
 
     @torch.no_grad()
     def fit(self, X: torch.Tensor, y: torch.Tensor, attributes: torch.Tensor,
-            threshold: float | None = None, var_smoothing: float = 1e-3) -> "FactorisedGaussian":
+            threshold: float | None = None, var_smoothing: float = 1e-3,
+            balance: str = "classes") -> "FactorisedGaussian":
         """Closed-form fit on features X (n, d) with class indices y (n,) into ``attributes``
         (C, m). ``var_smoothing`` adds that fraction of the largest feature variance to every
-        variance (as Gaussian naive Bayes does)."""
+        variance (as Gaussian naive Bayes does); ``balance`` weighs classes or samples alike
+        (module docstring)."""
         A = attributes.float()
         self.threshold.copy_(attribute_thresholds(A, threshold))
         S = self.binarise(A)[y]                                   # (n, m) codes of the samples
         X = X.float()
         eps = var_smoothing * float(X.var(0, unbiased=False).max())
         counts = []
-        for v, W in ((0, 1.0 - S), (1, S)):
+        for v, W in weighted_codes(S, class_balance_weights(y, balance)):
             cnt = W.sum(0)                                        # (m,)
             safe = cnt.clamp_min(1.0)[:, None]
             mu = (W.T @ X) / safe
@@ -158,27 +190,27 @@ class FactorisedGaussian(nn.Module):
 
     @torch.no_grad()
     def calibrate_variance(self, X: torch.Tensor, y: torch.Tensor, attributes: torch.Tensor,
-                           threshold: float | None = None, var_smoothing: float = 1e-3
-                           ) -> "FactorisedGaussian":
+                           threshold: float | None = None, var_smoothing: float = 1e-3,
+                           balance: str = "classes") -> "FactorisedGaussian":
         """Set the held-out variance scale kappa (module docstring) from the training features:
         each training class's own variance against its pooled variance fitted without it."""
         X = X.float()
         held = self
         if self.held_out_var.shape[0] == 0:   # no held-out fits yet: make them aside
             held = FactorisedGaussian(attributes.shape[1], X.shape[1]).to(X.device)
-            held.fit_held_out(X, y, attributes, threshold, var_smoothing)
+            held.fit_held_out(X, y, attributes, threshold, var_smoothing, balance)
         self.log_var_scale.copy_(held_out_log_scale(X, y, var_smoothing,
                                                     lambda c: held.held_out_var[c]))
         return self
 
     @torch.no_grad()
     def fit_held_out(self, X: torch.Tensor, y: torch.Tensor, attributes: torch.Tensor,
-                     threshold: float | None = None, var_smoothing: float = 1e-3
-                     ) -> "FactorisedGaussian":
+                     threshold: float | None = None, var_smoothing: float = 1e-3,
+                     balance: str = "classes") -> "FactorisedGaussian":
         """Fit as :meth:`fit` does (the parts every class draws from), and for every class c in
         ``y`` also the pooled Gaussian of ``attributes[c]`` fitted without c's rows: one closed
         form per training class. Classes without rows keep the full fit's mean and variance."""
-        self.fit(X, y, attributes, threshold, var_smoothing)
+        self.fit(X, y, attributes, threshold, var_smoothing, balance)
         A = attributes.float()
         mean, var = self(A)                     # fresh tensors: rows are replaced below
         scratch = FactorisedGaussian(A.shape[1], X.shape[1]).to(X.device)
@@ -186,7 +218,7 @@ class FactorisedGaussian(nn.Module):
             keep = y != c
             if not bool(keep.any()):
                 continue
-            scratch.fit(X[keep], y[keep], A, threshold, var_smoothing)
+            scratch.fit(X[keep], y[keep], A, threshold, var_smoothing, balance)
             m_c, v_c = scratch(A[c:c + 1])
             mean[c], var[c] = m_c[0], v_c[0]
         self.held_out_mean = mean

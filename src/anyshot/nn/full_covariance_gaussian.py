@@ -28,9 +28,11 @@ from torch import nn
 
 from anyshot.nn.factorised_gaussian import (
     attribute_thresholds,
+    class_balance_weights,
     held_out_log_scale,
     informative_attributes,
     missing_scale_is_none,
+    weighted_codes,
 )
 
 __all__ = ["FullCovarianceGaussian"]
@@ -60,11 +62,11 @@ class FullCovarianceGaussian(nn.Module):
 
     @torch.no_grad()
     def fit(self, X: torch.Tensor, y: torch.Tensor, attributes: torch.Tensor,
-            threshold: float | None = None, var_smoothing: float = 1e-3
-            ) -> "FullCovarianceGaussian":
+            threshold: float | None = None, var_smoothing: float = 1e-3,
+            balance: str = "classes") -> "FullCovarianceGaussian":
         """Closed-form fit on features X (n, d) with class indices y (n,) into ``attributes``
         (C, m); ``var_smoothing`` adds that fraction of the largest feature variance to every
-        diagonal."""
+        diagonal; ``balance`` weighs classes or samples alike, as the diagonal model does."""
         A = attributes.float()
         self.threshold.copy_(attribute_thresholds(A, threshold))
         S = (A > self.threshold).float()[y]                      # (n, m) codes of the samples
@@ -74,7 +76,7 @@ class FullCovarianceGaussian(nn.Module):
         eye = torch.eye(d, device=X.device)
         pooled = torch.cov(X.T, correction=0).reshape(d, d)
         counts = []
-        for v, W in ((0, 1.0 - S), (1, S)):
+        for v, W in weighted_codes(S, class_balance_weights(y, balance)):
             cnt = W.sum(0)                                        # (m,)
             safe = cnt.clamp_min(1.0)
             mu = (W.T @ X) / safe[:, None]                        # (m, d)
@@ -95,8 +97,8 @@ class FullCovarianceGaussian(nn.Module):
 
     @torch.no_grad()
     def calibrate_variance(self, X: torch.Tensor, y: torch.Tensor, attributes: torch.Tensor,
-                           threshold: float | None = None, var_smoothing: float = 1e-3
-                           ) -> "FullCovarianceGaussian":
+                           threshold: float | None = None, var_smoothing: float = 1e-3,
+                           balance: str = "classes") -> "FullCovarianceGaussian":
         """Set the held-out variance scale kappa from the training features: each training
         class's own variances against the diagonal of its pooled covariance fitted without it
         (:func:`~anyshot.nn.factorised_gaussian.held_out_log_scale`)."""
@@ -106,7 +108,7 @@ class FullCovarianceGaussian(nn.Module):
 
         def held_out_var(c: int) -> torch.Tensor:
             keep = y != c
-            scratch.fit(X[keep], y[keep], A, threshold, var_smoothing)
+            scratch.fit(X[keep], y[keep], A, threshold, var_smoothing, balance)
             return torch.diagonal(scratch(A[c:c + 1])[1][0])
 
         self.log_var_scale.copy_(held_out_log_scale(X, y, var_smoothing, held_out_var))
