@@ -12,6 +12,7 @@ from sklearn.naive_bayes import GaussianNB
 
 from anyshot import AnyShotClassifier
 from anyshot.data import make_synthetic
+from anyshot.data.dataset import AnyShotData
 from anyshot.errors import ConfigError
 from anyshot.evaluation.metrics import per_class_accuracy
 from anyshot.evaluation.task import Task
@@ -137,3 +138,45 @@ def test_unknown_classifier_params_name_the_valid_ones() -> None:
                             "classifier_params": {"random_state": 1}})
     with pytest.raises(ConfigError, match="gaussian-nb is set by var_smoothing"):
         make_method("dap", {"classifier_params": {"C": 1.0}})
+
+
+def _imbalanced() -> AnyShotData:
+    # one binary attribute; classes 0 (a = 1, three rows at 0), 1 (a = 1, one row at 4) and
+    # 2 (a = 0, three rows at 8, 10, 9) are seen, class 3 (a = 0) is unseen
+    X = np.array([[0.0], [0.0], [0.0], [4.0], [8.0], [10.0], [9.0], [9.0]])
+    y = np.array([0, 0, 0, 1, 2, 2, 2, 3])
+    A = np.array([[1.0], [1.0], [0.0], [0.0]])
+    return AnyShotData.create(X, y, A, seen=[0, 1, 2], unseen=[3], trainval=np.arange(7),
+                              test_seen=[], test_unseen=[7])
+
+
+def test_dap_weighs_classes_alike_unless_told_samples() -> None:
+    data = _imbalanced()
+    rows = DAP(DAPConfig(var_smoothing=0.0, balance="samples"), seed=0).fit(data)
+    classes = DAP(DAPConfig(var_smoothing=0.0), seed=0).fit(data)
+    # a = 1 by rows: {0, 0, 0, 4}, mean 1, p(a = 1) = 4 / 7. By classes (weights 1, 1, 1, 3 for
+    # the a = 1 rows, 1 for the others): mean 12 / 6 = 2, p(a = 1) = 6 / 9.
+    np.testing.assert_allclose(rows.mu1_, [[1.0]])
+    np.testing.assert_allclose(rows.prior_, [4 / 7])
+    np.testing.assert_allclose(classes.mu1_, [[2.0]])
+    np.testing.assert_allclose(classes.var1_, [[16 * 3 / 6 - 4]])
+    np.testing.assert_allclose(classes.prior_, [6 / 9])
+
+
+def test_attribute_regression_weighs_classes_alike_unless_told_samples() -> None:
+    # Weights proportional to 1 / n_c and of mean 1 are (2, 2/3, 2/3, 2/3) on rows (x4, x1, x2,
+    # x3) of a class of one row and a class of three: the weighted ridge objective is 2/3 of
+    # the plain one on a set where the single row appears three times, so alpha = 1 there
+    # equals alpha = 1.5 on the repeated set.
+    X = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [2.0, 1.0], [2.0, 1.0], [2.0, 1.0]])
+    y = np.array([0, 0, 0, 1, 1, 1])
+    A = np.array([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]])
+    imbalanced = AnyShotData.create(X[:4], y[:4], A, seen=[0, 1], unseen=[2],
+                                  trainval=np.arange(4), test_seen=[], test_unseen=[])
+    repeated = AnyShotData.create(X, y, A, seen=[0, 1], unseen=[2], trainval=np.arange(6),
+                                  test_seen=[], test_unseen=[])
+    by_class = make_method("attribute-regression", {"alpha": 1.0}, seed=0).fit(imbalanced)
+    by_row = make_method("attribute-regression", {"alpha": 1.5, "balance": "samples"},
+                         seed=0).fit(repeated)
+    np.testing.assert_allclose(by_class.ridge_.coef_, by_row.ridge_.coef_, atol=1e-10)
+    np.testing.assert_allclose(by_class.ridge_.intercept_, by_row.ridge_.intercept_, atol=1e-10)

@@ -80,9 +80,11 @@ def check_classifier(name: Any, params: Any) -> None:
 
 
 def fit_attribute_models(name: str, params: dict[str, Any], X: np.ndarray, S: np.ndarray,
-                         prior: np.ndarray, seed: int) -> dict[str, np.ndarray]:
+                         prior: np.ndarray, seed: int, sample_weight: np.ndarray | None = None
+                         ) -> dict[str, np.ndarray]:
     """One scikit-learn classifier per attribute of ``S`` (n, K) on ``X`` (n, d), reduced to
-    arrays; ``prior`` (K,) stands in for attributes constant over the samples.
+    arrays; ``prior`` (K,) stands in for attributes constant over the samples; ``sample_weight``
+    (n,) is passed to every fit.
 
     Attribute k's model gets ``attribute_seeds(seed, K)[k]`` as its random_state."""
     K = S.shape[1]
@@ -90,8 +92,8 @@ def fit_attribute_models(name: str, params: dict[str, Any], X: np.ndarray, S: np
     cls = _sklearn_class(name)
     kwargs = {**_DEFAULTS[name], **params}
     varies = S.min(0) != S.max(0)
-    models = {int(k): cls(**kwargs, random_state=int(seeds[k])).fit(X, S[:, k].astype(np.int64))
-              for k in np.nonzero(varies)[0]}
+    models = {int(k): cls(**kwargs, random_state=int(seeds[k])).fit(
+        X, S[:, k].astype(np.int64), sample_weight=sample_weight) for k in np.nonzero(varies)[0]}
     if name == "logistic":
         return _linear_arrays(models, K, X.shape[1], prior)
     return _tree_arrays(name, models, K, prior)

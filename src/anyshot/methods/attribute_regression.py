@@ -16,16 +16,29 @@ import numpy as np
 import torch
 from sklearn.linear_model import Ridge
 
+from anyshot.errors import check_choice
 from anyshot.evaluation.final_classifier import Classifier
 from anyshot.methods.base import Method, TrainingSet, register_method
+from anyshot.nn.factorised_gaussian import BALANCES, class_balance_weights
 
 
 @dataclass
 class AttributeRegressionConfig:
-    """alpha: ridge penalty; fit_intercept: learn an attribute offset."""
+    """alpha: ridge penalty; fit_intercept: learn an attribute offset; balance: ``classes``
+    (every training class weighs alike in the fit: sample weights proportional to 1 / n_c,
+    scaled to mean 1 so that ``alpha`` keeps its meaning) or ``samples`` (every row does). The
+    two agree on classes of equal size. ``classes`` was chosen on held-out-fold validation with
+    each seen class cut to 5-100% of its rows (``heldout_validation.py --folds 10 --seeds
+    0,1,2,3,4,5 --thin 1,0.5,0.25,0.1,0.05``), ZSL / cal. H: TEP A-E 34.2 / 17.7 against
+    33.6 / 14.2, synthetic 83.8 / 84.9 against 80.7 / 79.8; with k shots (TEP validation FSL
+    51.0 / 59.0 / 61.1 against 31.4 / 35.5 / 40.4 for k = 1 / 5 / 10)."""
 
     alpha: float = 1.0
     fit_intercept: bool = True
+    balance: str = "classes"
+
+    def __post_init__(self) -> None:
+        check_choice("balance", self.balance, BALANCES)
 
 
 def _unit_rows(M: np.ndarray) -> np.ndarray:
@@ -57,7 +70,11 @@ class AttributeRegression(Method):
         train = TrainingSet.of(data)
         self.attributes_ = np.asarray(train.attributes, dtype=np.float64)
         self.ridge_ = Ridge(alpha=self.config.alpha, fit_intercept=self.config.fit_intercept)
-        self.ridge_.fit(np.asarray(train.X, dtype=np.float64), self.attributes_[train.y])
+        weights = class_balance_weights(torch.as_tensor(np.asarray(train.y)),
+                                        self.config.balance)
+        w = None if weights is None else (weights / weights.mean()).double().numpy()
+        self.ridge_.fit(np.asarray(train.X, dtype=np.float64), self.attributes_[train.y],
+                        sample_weight=w)
         return self
 
     def state_tensors(self) -> dict[str, torch.Tensor]:

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from anyshot.errors import check_choice
 from anyshot.evaluation.final_classifier import Classifier
 from anyshot.methods.attribute_classifiers import (
     attribute_proba,
@@ -33,6 +34,7 @@ from anyshot.methods.attribute_classifiers import (
     fit_attribute_models,
 )
 from anyshot.methods.base import Method, TrainingSet, register_method
+from anyshot.nn.factorised_gaussian import BALANCES, class_balance_weights
 
 
 @dataclass
@@ -45,16 +47,26 @@ class DAPConfig:
     random-forest, ``{C: 0.1}`` for logistic; logistic's max_iter defaults to 1000 here);
     var_smoothing: added to every variance, as a fraction of the largest feature variance
     (gaussian-nb);
-    prob_clip: probabilities are clipped to [clip, 1 - clip] before taking logs."""
+    prob_clip: probabilities are clipped to [clip, 1 - clip] before taking logs;
+    balance: ``classes`` (every training class weighs alike in the attribute classifiers and
+    priors, however many rows it has: sample weights n_max / n_c) or ``samples`` (every row
+    does). The two agree on classes of equal size. ``classes`` was chosen on held-out-fold
+    validation with each seen class cut to 5-100% of its rows (``heldout_validation.py --folds
+    10 --seeds 0,1,2,3,4,5 --thin 1,0.5,0.25,0.1,0.05``), ZSL / cal. H: TEP A-E (dap/tep) 48.9 /
+    23.9 against 48.5 / 22.2, synthetic 65.8 / 64.0 against 57.6 / 45.3, logistic attribute
+    classifiers on it 83.4 / 85.4 against 81.8 / 82.1; with k shots (TEP validation FSL 61.2 /
+    64.4 / 66.2 against 48.7 / 54.2 / 57.0 for k = 1 / 5 / 10)."""
 
     threshold: float | None = 0.5
     var_smoothing: float = 1e-3
     prob_clip: float = 1e-4
     attribute_classifier: str = "gaussian-nb"
     classifier_params: dict[str, Any] = field(default_factory=dict)
+    balance: str = "classes"
 
     def __post_init__(self) -> None:
         check_classifier(self.attribute_classifier, self.classifier_params)
+        check_choice("balance", self.balance, BALANCES)
 
 
 class _DAPClassifier(Classifier):
@@ -92,15 +104,18 @@ class DAP(Method):
         X = np.asarray(train.X, dtype=np.float64)
         self.binary_ = self._binarise(np.asarray(train.attributes, dtype=np.float64))
         S = self.binary_[train.y]  # (n, K) sample attributes
-        self.prior_ = np.clip(S.mean(0), 1e-6, 1 - 1e-6)
+        weights = class_balance_weights(torch.as_tensor(np.asarray(train.y)),
+                                        self.config.balance)
+        w = None if weights is None else weights.double().numpy()
+        self.prior_ = np.clip(np.average(S, axis=0, weights=w), 1e-6, 1 - 1e-6)
         if self.config.attribute_classifier != "gaussian-nb":
             self.models_ = fit_attribute_models(self.config.attribute_classifier,
                                                 self.config.classifier_params, X, S, self.prior_,
-                                                self.seed)
+                                                self.seed, sample_weight=w)
             return self
         eps = self.config.var_smoothing * X.var(0).max()
         stats = []
-        for W in (S, 1.0 - S):  # a_k = 1, then a_k = 0
+        for W in (S, 1.0 - S) if w is None else (S * w[:, None], (1.0 - S) * w[:, None]):
             cnt = W.sum(0)[:, None]  # (K, 1)
             safe = np.maximum(cnt, 1.0)
             mu = (W.T @ X) / safe
