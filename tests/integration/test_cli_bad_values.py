@@ -160,6 +160,8 @@ def _bad_values(r: Path) -> list[tuple[list[str], str, bool]]:
          "--set: unknown key(s) 'epoks'", False),
         (predict(**{"--set": "method.params.epochs=3"}),
          "--set: method_params and objective_params belong to one method; name it", False),
+        (predict(**{"--method": "auto", "--set": "method.params.epochs=3"}),  # auto is a choice
+         "--set: method_params and objective_params belong to one method; name it", False),
         (predict(**{"--model": str(r / "nowhere"), "--features": None, "--classes": None}),
          "--model: model folder", False),
         (predict(**{"--model": str(r / "nomodel"), "--features": None, "--classes": None}),

@@ -46,14 +46,15 @@ def predict(
         Optional[str],
         typer.Option(
             help="start from a shipped config, e.g. clswgan/synthetic",
-            show_default="none: defaults sized to the data",
+            show_default="none: --method auto",
         ),
     ] = None,
     method: Annotated[
         Optional[str],
         typer.Option(
-            help="clswgan | srwgan | factorised-gaussian | attribute-regression | dap",
-            show_default="the preset's, else clswgan",
+            help="auto (chosen on validation folds of your classes; the selection table is "
+                 "printed) | factorised-gaussian | dap | attribute-regression | clswgan | srwgan",
+            show_default="the preset's, else auto",
         ),
     ] = None,
     objective: Annotated[
@@ -155,7 +156,8 @@ def predict(
             if preset is not None:
                 preset_path(preset)
             if method is not None:
-                checks.choice("--method", method.lower().replace("_", "-"), sorted(METHODS))
+                checks.choice("--method", method.lower().replace("_", "-"),
+                              ["auto", *sorted(METHODS)])
             checks.choice("--objective", objective, sorted(OBJECTIVES))
             from anyshot.data.transforms import SCALINGS
 
