@@ -24,6 +24,7 @@ import dataclasses
 import numpy as np
 import yaml
 
+from anyshot.cli.checks import SEEDS_HELP, seed_list
 from anyshot.config import load_config
 from anyshot.data.dataset import AnyShotData
 from anyshot.experiment import method_factory, prepare_data
@@ -52,14 +53,14 @@ def main() -> None:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", required=True)
     ap.add_argument("--folds", type=int, default=3)
-    ap.add_argument("--seeds", default="0,1,2")
+    ap.add_argument("--seeds", default="0,1,2", help=SEEDS_HELP)
     ap.add_argument("--set", action="append", default=[], help="KEY=VALUE override (YAML value)")
     ap.add_argument("--thin", help="fractions of each seen class's rows to keep, drawn per "
                                    "class and seed, e.g. 1,0.5,0.25,0.1,0.05")
     args = ap.parse_args()
     overrides = {k: yaml.safe_load(v) for k, v in (s.split("=", 1) for s in args.set)}
     scores = []
-    for seed in (int(s) for s in args.seeds.split(",")):
+    for seed in seed_list(args.seeds):
         cfg = load_config(args.config, {"device": "cpu", **overrides})
         settings = dataclasses.replace(
             cfg.evaluation, protocol="honest", calibration=True,

@@ -1,7 +1,7 @@
-"""TEP diagnostics in benchmarks/: tep_unseen_shift.py (distances in the prior's standard
+"""Diagnostics in benchmarks/: tep_unseen_shift.py (distances in the prior's standard
 deviations, hand-computed, and which mean is closer to the real one), tep_curve_selection.py
 (the epoch chosen on the other folds, on hand-worked curves) and tep_oracle.py (the Gaussian
-classifier of given moments, on hand-worked points)."""
+classifier of given moments, on hand-worked points) and heldout_validation.py's thinning."""
 
 from __future__ import annotations
 
@@ -76,3 +76,19 @@ def test_the_oracle_classifier_uses_the_moments_it_is_given(oracle):
     # the same variances as full covariance matrices give the same answer
     full = np.stack([np.diag(v) for v in wide])
     assert oracle.zsl(X, y, classes, means, full) == pytest.approx(0.5)
+
+
+def test_thinning_keeps_a_drawn_fraction_of_each_seen_class():
+    from anyshot.data.dataset import AnyShotData
+
+    validation = load_benchmark("heldout_validation")
+    y = np.repeat([0, 1, 2], [100, 100, 40])
+    data = AnyShotData.create(np.zeros((240, 2)), y, np.eye(3), seen=[0, 1], unseen=[2],
+                              trainval=np.arange(200), test_seen=[],
+                              test_unseen=np.arange(200, 240))
+    thin = validation.thinned(data, [0.5, 0.05], seed=0)
+    counts = sorted(np.bincount(thin.y[thin.trainval], minlength=3)[:2].tolist())
+    # each seen class keeps 50 rows (half of 100) or 10 (5% is 5, raised to the floor of 10)
+    assert set(counts) <= {10, 50}
+    assert np.isin(thin.trainval, data.trainval).all()
+    assert np.array_equal(thin.test_unseen, data.test_unseen)
