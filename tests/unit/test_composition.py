@@ -14,7 +14,11 @@ from anyshot.evaluation.gaussian_classifier import FullGaussianClassifier, Gauss
 from anyshot.evaluation.task import Task
 from anyshot.methods import make_method
 from anyshot.nn.conditioning import CompositionalEmbedding, SemanticInput
-from anyshot.nn.factorised_gaussian import FactorisedGaussian, class_balance_weights
+from anyshot.nn.factorised_gaussian import (
+    FactorisedGaussian,
+    class_balance_weights,
+    held_out_log_scale,
+)
 from anyshot.nn.generator import ConditionalGenerator
 from anyshot.objectives.attribute_consistency import AttributeConsistency
 from anyshot.training import fit
@@ -98,6 +102,19 @@ def test_factorised_gaussian_weighs_classes_alike_unless_told_samples() -> None:
     assert class_balance_weights(torch.tensor([2, 2, 0, 0]), "classes") is None  # equal sizes
     torch.testing.assert_close(class_balance_weights(y, "classes"),
                                torch.tensor([1.0, 1.0, 1.0, 3.0, 1.0, 1.0, 1.0]))
+
+
+def test_the_variance_scale_skips_classes_of_one_row() -> None:
+    # class 0: rows 0 and 2 (variance 1), pooled without it at variance 4; class 1: a single
+    # shot, whose variance (0) measures nothing: log kappa = log 1 - log 4 from class 0 alone
+    X = torch.tensor([[0.0], [2.0], [5.0]])
+    y = torch.tensor([0, 0, 1])
+    held_out = {0: torch.tensor([4.0]), 1: torch.tensor([9.0])}
+    log_kappa = held_out_log_scale(X, y, 0.0, lambda c: held_out[c])
+    torch.testing.assert_close(log_kappa, torch.tensor([-math.log(4.0)]))
+    # no class with two rows: no scale
+    torch.testing.assert_close(held_out_log_scale(X[1:], y[1:], 0.0, lambda c: held_out[c]),
+                               torch.zeros(1))
 
 
 def _split(X: np.ndarray, y: np.ndarray, A: np.ndarray) -> AnyShotData:

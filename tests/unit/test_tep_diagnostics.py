@@ -1,6 +1,6 @@
 """Diagnostics in benchmarks/: tep_unseen_shift.py (distances in the prior's standard
 deviations, hand-computed, and which mean is closer to the real one), tep_curve_selection.py
-(the epoch chosen on the other folds, on hand-worked curves) and tep_oracle.py (the Gaussian
+(the epoch chosen on the other folds, on hand-worked curves), tep_oracle.py (the Gaussian
 classifier of given moments, on hand-worked points) and heldout_validation.py's thinning."""
 
 from __future__ import annotations
