@@ -126,7 +126,7 @@ _TEP_METHODS = (("attribute-regression", "attribute regression"), ("dap", "DAP")
                 ("factorised-gaussian", "factorised Gaussian"), ("clswgan", "f-CLSWGAN"),
                 ("srwgan", "SRWGAN"))
 _FSL_TEP = (("attribute-regression", "attribute regression"), ("dap", "DAP"),
-            ("factorised-gaussian", "factorised Gaussian"))
+            ("factorised-gaussian", "factorised Gaussian"), ("clswgan", "f-CLSWGAN"))
 _FSL_SYNTHETIC = (("attribute-regression", "attribute regression"),
                   ("factorised-gaussian", "factorised Gaussian"), ("clswgan", "f-CLSWGAN"))
 

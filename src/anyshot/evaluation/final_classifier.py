@@ -12,7 +12,7 @@ posterior. A method is read only through that surface (``config``, ``device``, `
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, ContextManager, Protocol
 
 import numpy as np
@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from anyshot.errors import ConfigError, check_choice
-from anyshot.evaluation.classifier import ClassifierConfig, SoftmaxClassifier
+from anyshot.evaluation.classifier import FinalClassifierConfig, SoftmaxClassifier
 from anyshot.evaluation.gaussian_classifier import FullGaussianClassifier, GaussianClassifier
 from anyshot.evaluation.task import Task
 from anyshot.utils import stream_seed
@@ -90,14 +90,15 @@ class SynthesisConfig:
         dap_weight: w > 0 multiplies the classifier's posterior by DAP's attribute posterior to
             the power w (scores: log p(c | x) + w log p_DAP(c | x)); DAP is fitted on the real
             training features (:mod:`anyshot.methods.dap`).
-        classifier: the softmax classifier's training settings.
+        classifier: the softmax classifier's training settings (at least ``min_steps`` = 1,000
+            Adam steps: :class:`~anyshot.evaluation.classifier.FinalClassifierConfig`).
     """
 
     syn_num: int = 300
     final_classifier: str = "softmax"
     gzsl_final_classifier: str | list[str] | None = None
     dap_weight: float = 0.0
-    classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
+    classifier: FinalClassifierConfig = field(default_factory=FinalClassifierConfig)
 
     def __post_init__(self) -> None:
         gzsl = self.gzsl_final_classifier
@@ -167,7 +168,10 @@ def _final_classifier(config: SynthesisConfig, seed: int, device: torch.device, 
                           "makes on validation (evaluation.protocol: honest). To use the model "
                           "outside it, set one name.")
     if name == "softmax":
-        return SoftmaxClassifier(config.classifier, seed=stream_seed(seed, "final_classifier"),
+        settings = config.classifier
+        if task.generalized:  # the step floor is for the classifiers over the unseen classes
+            settings = replace(settings, min_steps=0)
+        return SoftmaxClassifier(settings, seed=stream_seed(seed, "final_classifier"),
                                  device=device)
     if name in ("gaussian-full", "gaussian-tied"):
         return FullGaussianClassifier(tied=name == "gaussian-tied", device=device)
