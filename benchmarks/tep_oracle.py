@@ -28,6 +28,8 @@ import numpy as np
 import torch
 
 from anyshot.data.tep import load_tep
+from anyshot.evaluation.gaussian_classifier import FullGaussianClassifier, GaussianClassifier
+from anyshot.evaluation.metrics import per_class_accuracy
 from anyshot.nn.factorised_gaussian import FactorisedGaussian
 from anyshot.nn.full_covariance_gaussian import FullCovarianceGaussian
 
@@ -39,18 +41,16 @@ ROWS = ("diagonal, composed", "full, composed", "full, own means", "full, own co
 
 def zsl(X: np.ndarray, y: np.ndarray, classes: np.ndarray, means: np.ndarray,
         covs: np.ndarray) -> float:
-    """Mean per-class accuracy of the Gaussian classifier with these moments; ``covs`` (K, d)
-    diagonal variances or (K, d, d) covariances."""
-    scores = []
-    for m, S in zip(means, covs):
-        if S.ndim == 1:
-            scores.append(-0.5 * (((X - m) ** 2) / S + np.log(S)).sum(1))
-            continue
-        L = np.linalg.cholesky(S)
-        z = np.linalg.solve(L, (X - m).T)
-        scores.append(-0.5 * (z ** 2).sum(0) - np.log(np.diag(L)).sum())
-    pred = classes[np.stack(scores, 1).argmax(1)]
-    return float(np.mean([np.mean(pred[y == c] == c) for c in classes]))
+    """Mean per-class accuracy of the library's Gaussian classifier holding these moments (no
+    smoothing added); ``covs`` (K, d) diagonal variances or (K, d, d) covariances."""
+    mean, cov = (torch.as_tensor(a, dtype=torch.float32) for a in (means, covs))
+    if cov.ndim == 2:
+        clf = GaussianClassifier().load_state_tensors({"mean": mean, "var": cov})
+    else:
+        clf = FullGaussianClassifier().load_state_tensors(
+            {"mean": mean, "chol": torch.linalg.cholesky(cov)})
+    pred = classes[clf.logits(torch.as_tensor(X)).argmax(1).numpy()]
+    return per_class_accuracy(y, pred)
 
 
 def group_scores(group: str, setting: str) -> dict[str, float]:
