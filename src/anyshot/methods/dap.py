@@ -115,7 +115,8 @@ class DAP(Method):
             return self
         eps = self.config.var_smoothing * X.var(0).max()
         stats = []
-        for W in (S, 1.0 - S) if w is None else (S * w[:, None], (1.0 - S) * w[:, None]):
+        per_row = 1.0 if w is None else w[:, None]
+        for W in (S * per_row, (1.0 - S) * per_row):  # a_k = 1, then a_k = 0
             cnt = W.sum(0)[:, None]  # (K, 1)
             safe = np.maximum(cnt, 1.0)
             mu = (W.T @ X) / safe
