@@ -19,7 +19,7 @@ from sklearn.linear_model import Ridge
 from anyshot.errors import check_choice
 from anyshot.evaluation.final_classifier import Classifier
 from anyshot.methods.base import Method, TrainingSet, register_method
-from anyshot.nn.factorised_gaussian import BALANCES, class_balance_weights
+from anyshot.nn.factorised_gaussian import BALANCES
 
 
 @dataclass
@@ -70,9 +70,9 @@ class AttributeRegression(Method):
         train = TrainingSet.of(data)
         self.attributes_ = np.asarray(train.attributes, dtype=np.float64)
         self.ridge_ = Ridge(alpha=self.config.alpha, fit_intercept=self.config.fit_intercept)
-        weights = class_balance_weights(torch.as_tensor(np.asarray(train.y)),
-                                        self.config.balance)
-        w = None if weights is None else (weights / weights.mean()).double().numpy()
+        w = train.sample_weights(self.config.balance)
+        if w is not None:
+            w = w / w.mean()  # mean 1, so that alpha keeps its meaning
         self.ridge_.fit(np.asarray(train.X, dtype=np.float64), self.attributes_[train.y],
                         sample_weight=w)
         return self

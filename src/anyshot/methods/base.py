@@ -34,6 +34,7 @@ from anyshot.errors import ConfigError, check_choice
 from anyshot.evaluation.final_classifier import Classifier, SynthesisConfig
 from anyshot.evaluation.task import Task
 from anyshot.io import atomic_write_text, load_tensors, read_json, save_tensors
+from anyshot.nn.factorised_gaussian import class_balance_weights
 from anyshot.nn.precision import AMP_MODES, PRECISIONS
 from anyshot.objectives.base import AdversarialObjective
 from anyshot.objectives.optimizer import OptimizerSettings, optimizer_settings
@@ -89,6 +90,12 @@ class TrainingSet(NamedTuple):
         y = data.y[tv]
         train = np.unique(y)
         return cls(data.X[tv], y, data.attributes, train, np.setdiff1d(data.unseen, train))
+
+    def sample_weights(self, balance: str) -> np.ndarray | None:
+        """(n,) float64 weights n_max / n_{y_i} of ``balance="classes"``, or ``None`` where all
+        would be 1 (:func:`~anyshot.nn.factorised_gaussian.class_balance_weights`)."""
+        w = class_balance_weights(torch.as_tensor(np.asarray(self.y)), balance)
+        return None if w is None else w.double().numpy()
 
 
 class Method(ABC):

@@ -34,7 +34,7 @@ from anyshot.methods.attribute_classifiers import (
     fit_attribute_models,
 )
 from anyshot.methods.base import Method, TrainingSet, register_method
-from anyshot.nn.factorised_gaussian import BALANCES, class_balance_weights
+from anyshot.nn.factorised_gaussian import BALANCES
 
 
 @dataclass
@@ -104,9 +104,7 @@ class DAP(Method):
         X = np.asarray(train.X, dtype=np.float64)
         self.binary_ = self._binarise(np.asarray(train.attributes, dtype=np.float64))
         S = self.binary_[train.y]  # (n, K) sample attributes
-        weights = class_balance_weights(torch.as_tensor(np.asarray(train.y)),
-                                        self.config.balance)
-        w = None if weights is None else weights.double().numpy()
+        w = train.sample_weights(self.config.balance)
         self.prior_ = np.clip(np.average(S, axis=0, weights=w), 1e-6, 1 - 1e-6)
         if self.config.attribute_classifier != "gaussian-nb":
             self.models_ = fit_attribute_models(self.config.attribute_classifier,
