@@ -31,7 +31,12 @@ from anyshot.evaluation.final_classifier import (
 )
 from anyshot.methods.base import Method, TrainingSet, register_method
 from anyshot.methods.dap import dap_state, fit_dap, load_dap
-from anyshot.nn.factorised_gaussian import BALANCES, VARIANCE_SCALES, FactorisedGaussian
+from anyshot.nn.factorised_gaussian import (
+    BALANCES,
+    VARIANCE_SCALES,
+    FactorisedGaussian,
+    fit_closed_form,
+)
 from anyshot.nn.full_covariance_gaussian import FullCovarianceGaussian
 from anyshot.utils import stream_generator
 
@@ -100,10 +105,9 @@ class FactorisedGaussianMethod(Method):
         with torch.device(dev):
             self.model_ = self._model(self.A_.shape[1], Xt.shape[1])
         cfg = self.config
-        self.model_.fit(Xt, yt, self.A_, cfg.threshold, cfg.var_smoothing, cfg.balance)
-        if cfg.variance_scale == "held-out":
-            self.model_.calibrate_variance(Xt, yt, self.A_, cfg.threshold, cfg.var_smoothing,
-                                           cfg.balance)
+        fit_closed_form(self.model_, Xt, yt, self.A_, variance_scale=cfg.variance_scale,
+                        threshold=cfg.threshold, var_smoothing=cfg.var_smoothing,
+                        balance=cfg.balance)
         self.dap_ = fit_dap(self, data)
         return self
 

@@ -54,8 +54,8 @@ import torch
 from torch import nn
 
 __all__ = ["BALANCES", "VARIANCE_SCALES", "FactorisedGaussian", "attribute_thresholds",
-           "class_balance_weights", "held_out_log_scale", "informative_attributes",
-           "missing_scale_is_none", "pool_parts", "weighted_codes"]
+           "class_balance_weights", "fit_closed_form", "held_out_log_scale",
+           "informative_attributes", "missing_scale_is_none", "pool_parts", "weighted_codes"]
 
 #: ``variance_scale`` values: no scale, or the held-out variance scale (``calibrate_variance``).
 VARIANCE_SCALES = ("none", "held-out")
@@ -126,6 +126,19 @@ def held_out_log_scale(X: torch.Tensor, y: torch.Tensor, var_smoothing: float,
     logs = [(X[y == c].var(0, unbiased=False) + eps).log() - held_out_var(c).log()
             for c in torch.unique(y).tolist() if int(counts[c]) >= 2]
     return torch.stack(logs).mean(0) if logs else torch.zeros(X.shape[1], device=X.device)
+
+
+def fit_closed_form(model: nn.Module, X: torch.Tensor, y: torch.Tensor, attributes: torch.Tensor,
+                    *, variance_scale: str = "none", held_out: bool = False, **kwargs
+                    ) -> nn.Module:
+    """Fit a composed Gaussian (this module's, the full-covariance or the learnt-offset one) in
+    closed form, with its class-held-out fits when ``held_out``, and set its variance scale when
+    ``variance_scale`` is ``held-out``: the one place the method and a generator's prior are
+    fitted. ``kwargs``: the model's ``threshold``, ``var_smoothing``, ``balance``."""
+    (model.fit_held_out if held_out else model.fit)(X, y, attributes, **kwargs)
+    if variance_scale == "held-out":
+        model.calibrate_variance(X, y, attributes, **kwargs)
+    return model
 
 
 def missing_scale_is_none(state: dict, prefix: str, *_args) -> None:

@@ -20,6 +20,7 @@ from torch import nn
 
 from anyshot.methods.dap import fit_dap
 from anyshot.nn.conditioning import start_from_prior
+from anyshot.nn.factorised_gaussian import fit_closed_form
 from anyshot.objectives.attribute_consistency import AttributeConsistency
 from anyshot.objectives.base import LossTerms
 from anyshot.objectives.prior_anchor import prior_anchor_loss
@@ -65,10 +66,8 @@ def prepare_shared(method: Any, train: Any) -> list[Term]:
     cfg = method.config
     semantic = getattr(method.generator_, "semantic", None)
     if semantic is not None and semantic.prior is not None:
-        fit = semantic.prior.fit_held_out if cfg.prior_holdout else semantic.prior.fit
-        fit(method.X_train_, method.y_train_, method.A_)
-        if cfg.prior_variance_scale == "held-out":
-            semantic.prior.calibrate_variance(method.X_train_, method.y_train_, method.A_)
+        fit_closed_form(semantic.prior, method.X_train_, method.y_train_, method.A_,
+                        variance_scale=cfg.prior_variance_scale, held_out=cfg.prior_holdout)
         start_from_prior(method.generator_.net, semantic)
     regularizers: list[Term] = []
     if cfg.prior_anchor > 0:
