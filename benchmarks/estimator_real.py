@@ -15,8 +15,10 @@ seconds of each fit. For ``auto`` the method it chose is recorded.
 
 ``--data``: ``tep`` (per sample), ``tep-windows`` (windows of 40, mean and std), ``synthetic``
 (the embedded benchmark) or ``tables`` (:data:`TABLES`, synthetic tables unlike the benchmark's).
-``--summary`` prints the Markdown tables (mean over groups per seed, then mean +- std over seeds)
-from any number of result files.
+``--table-seeds 0-9`` draws each table anew from every data seed listed (which classes are
+unseen moves with it), to see how much one draw of test classes decides. ``--summary`` prints
+the Markdown tables (mean over groups per seed, then mean +- std over seeds) from any number of
+result files.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from anyshot import AnyShotClassifier
+from anyshot.cli.checks import seed_list
 from anyshot.data import make_synthetic
 from anyshot.data.registry import load_dataset
 from anyshot.estimator.auto import AUTO_CANDIDATES
@@ -48,13 +51,17 @@ TABLES = {
 }
 
 
-def problems(data: str):
-    """(name, AnyShotData) of each problem of ``data``."""
+def problems(data: str, table_seeds: list[int] | None = None):
+    """(name, AnyShotData) of each problem of ``data``; ``table_seeds`` draws each table anew
+    (its classes, unseen ones and rows) from these data seeds instead of its own."""
     if data == "tep":
         return [(f"tep-{g}", load_dataset("tep", group=g)) for g in GROUPS]
     if data == "tep-windows":
         return [(f"tep-w40-{g}", load_dataset("tep", group=g, window=40,
                                                window_stats=["mean", "std"])) for g in GROUPS]
+    if data == "tables" and table_seeds:
+        return [(f"{name}/data{s}", make_synthetic(**{**params, "seed": s}))
+                for name, params in TABLES.items() for s in table_seeds]
     if data == "tables":
         return [(name, make_synthetic(**params)) for name, params in TABLES.items()]
     return [("synthetic", load_dataset("synthetic"))]
@@ -140,6 +147,9 @@ def main() -> None:
     ap.add_argument("--data", choices=("tep", "tep-windows", "synthetic", "tables"), default="tep")
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--groups", default=",".join(GROUPS), help="TEP groups")
+    ap.add_argument("--table-seeds", help="--data tables: draw each table from these data seeds "
+                                          "(e.g. 0-9) instead of its own")
+    ap.add_argument("--tables", default=",".join(TABLES), help="--data tables: which tables")
     ap.add_argument("--methods", default="auto," + ",".join(n for n, _ in AUTO_CANDIDATES))
     ap.add_argument("--out", type=Path)
     ap.add_argument("--summary", type=Path, nargs="*")
@@ -148,8 +158,12 @@ def main() -> None:
         summary(args.summary)
         return
     groups = set(args.groups.split(","))
-    for name, d in problems(args.data):
+    tables = set(args.tables.split(","))
+    table_seeds = seed_list(args.table_seeds) if args.table_seeds else None
+    for name, d in problems(args.data, table_seeds):
         if name.startswith("tep") and name[-1] not in groups:
+            continue
+        if args.data == "tables" and name.split("/")[0] not in tables:
             continue
         for seed in (int(s) for s in args.seeds.split(",")):
             for method in args.methods.split(","):
