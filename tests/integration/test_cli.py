@@ -70,6 +70,17 @@ def test_help_rows_show_no_bool_type_and_train_shows_defaults():
     assert "--threads" in text
 
 
+def test_help_paragraphs_wrap_to_the_terminal_and_keep_placeholders():
+    """A docstring's paragraph is one paragraph in --help, not cut where the source line ends,
+    and the placeholders of option help (NAME, TASK, OUT) survive the markup."""
+    wide = {"COLUMNS": "200"}
+    text = runner.invoke(app, ["predict", "--help"], env=wide).output
+    assert "one probability column per class)" in text
+    assert "method.params.NAME" in text and "seed_S/zsl|gzsl" in text
+    sweep = runner.invoke(app, ["sweep", "--help"], env=wide).output
+    assert "sqlite:///OUT/sweep.db" in sweep
+
+
 def test_ctrl_c_during_train_prints_the_resume_command(tmp_path, monkeypatch):
     import anyshot.experiment
 

@@ -35,7 +35,9 @@ class _App(typer.Typer):
             return super().__call__(*args, **kwargs)
 
 
-app = _App(add_completion=False, no_args_is_help=True, cls=Group,
+# Markdown help: a docstring's paragraphs wrap to the terminal (the rich mode keeps the source's
+# line breaks mid-sentence); help texts therefore write placeholders as NAME, not <name> or *.
+app = _App(add_completion=False, no_args_is_help=True, cls=Group, rich_markup_mode="markdown",
            context_settings={"show_default": True},
            help=("Generative any-shot learning: ZSL, GZSL, FSL and GFSL with honest "
                  "evaluation."))

@@ -40,8 +40,9 @@ def example_data(
         typer.Option("--force", help="overwrite example files already in FOLDER"),
     ] = False,
 ) -> None:
-    """Write example CSV files and a manifest (the synthetic benchmark as user data); prints
-    the files written."""
+    """Write example CSV files and a manifest, and print the files written.
+
+    The files hold the synthetic benchmark as a user's own data would look."""
     from anyshot.data.synthetic import EXAMPLE_FILES, write_example_files
 
     with exit_on_errors():

@@ -14,8 +14,8 @@ from anyshot.cli.tables import input_rows, numeric_rows, read_table_for
 from anyshot.errors import AnyShotError, ConfigError
 
 #: The config keys ``predict --set`` takes, and the estimator argument each one sets.
-PREDICT_SET_KEYS = ("method.name", "method.params.*", "objective.name", "objective.params.*",
-                    "data.scaling")
+PREDICT_SET_KEYS = ("method.name", "method.params.NAME", "objective.name",
+                    "objective.params.NAME", "data.scaling")
 
 
 
@@ -27,7 +27,7 @@ def predict(
         typer.Option(
             help=(
                 "predict with a trained model, no training: a folder from AnyShotClassifier.save "
-                "or a run's seed_<s>/zsl|gzsl"
+                "or a run's seed_S/zsl|gzsl"
             ),
             show_default="none: train on --features",
         ),
@@ -106,8 +106,9 @@ def predict(
         ),
     ] = None,
 ) -> None:
-    """Predict labels (unseen classes included): fit on labelled features + class attributes,
-    or load a trained model with --model.
+    """Predict labels, unseen classes included: fit on your data, or load a model (--model).
+
+    Without --model it fits on labelled features and a class-attribute table.
 
     The output CSV has a 'prediction' column (and with --proba one probability column per
     class). Classes of --classes without rows in --features are the unseen ones, unless --unseen
@@ -239,7 +240,7 @@ def generate(
     model: Annotated[
         Path,
         typer.Argument(
-            help="a model folder: seed_<s>/<task>/ of a run, or an estimator saved with save()",
+            help="a model folder: seed_S/TASK/ of a run, or an estimator saved with save()",
         ),
     ],
     classes: Annotated[

@@ -62,7 +62,7 @@ def sweep(
         Optional[str],
         typer.Option(help="SQLAlchemy URL of the study, e.g. postgresql://USER@HOST:5432/DB "
                           "(password from PGPASSWORD or ~/.pgpass; printed masked)",
-                     envvar="ANYSHOT_SWEEP_STORAGE", show_default="sqlite:///<out>/sweep.db"),
+                     envvar="ANYSHOT_SWEEP_STORAGE", show_default="sqlite:///OUT/sweep.db"),
     ] = None,
     study_name: Annotated[str, typer.Option(help="study to create or continue")] = "anyshot",
     out: Annotated[
