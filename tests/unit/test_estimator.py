@@ -47,6 +47,21 @@ def test_labels_are_returned_as_given_and_unseen_are_predicted(problem):
     assert proba.shape == (5, 5) and np.allclose(proba.sum(1), 1.0)
 
 
+@pytest.mark.parametrize("n_seen", [1, 2])
+def test_too_few_seen_classes_for_folds_fit_the_default_with_a_warning(problem, n_seen):
+    """With fewer than 3 seen classes there are no folds: the default method is fitted as it
+    is, its listed GZSL classifier resolved to the first (it used to fail inside fit)."""
+    d, names, A = problem
+    rows = d.trainval[np.isin(d.y[d.trainval], d.seen[:n_seen])]
+    table = A.loc[names[np.concatenate([d.seen[:n_seen], d.unseen])]]
+    with pytest.warns(RuntimeWarning, match=f"only {n_seen} seen class"):
+        est = AnyShotClassifier().fit(d.X[rows], names[d.y[rows]], class_attributes=table)
+    assert len(est.selection_) == 1 and "GZSL classifier gaussian" in est.selection_[0]["reason"]
+    assert len(est.classes_) == n_seen + d.unseen.size
+    proba = est.predict_proba(d.X[d.test_unseen])
+    assert np.allclose(proba.sum(1), 1.0) and set(est.predict(d.X[:10])) <= set(table.index)
+
+
 def test_integer_labels_with_gaps(problem):
     d, _, _ = problem
     labels = np.arange(d.n_classes) * 10 + 3

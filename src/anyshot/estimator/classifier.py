@@ -65,7 +65,7 @@ from anyshot.estimator.auto import (
 from anyshot.estimator.inputs import encode_problem, method_factory_for
 from anyshot.estimator.persistence import load_estimator, save_estimator
 from anyshot.evaluation.calibration import CalibratedClassifier
-from anyshot.evaluation.final_classifier import Classifier
+from anyshot.evaluation.final_classifier import Classifier, gzsl_classifier_choices
 from anyshot.evaluation.task import Task
 from anyshot.methods import Method
 from anyshot.protocols.base import MethodFactory
@@ -257,12 +257,19 @@ class AnyShotClassifier(ClassifierMixin, BaseEstimator):
         if not validated:  # nothing to validate against: plain fit of the default
             name, factory, _, _ = candidates[0]
             if data.unseen.size > 0:
-                warnings.warn(f"only {data.seen.size} seen classes: too few to carve validation "
-                              "folds (3 or more needed), so nothing was chosen on validation and "
-                              "prediction is not calibrated.", RuntimeWarning, stacklevel=3)
+                n = data.seen.size
+                warnings.warn(f"only {n} seen class{'es' if n > 1 else ''}: too few to carve "
+                              "validation folds (3 or more needed), so nothing was chosen on "
+                              "validation and prediction is not calibrated.", RuntimeWarning,
+                              stacklevel=3)
+            # A listed GZSL classifier is a choice made on folds: without them, the first.
+            choices = gzsl_classifier_choices(factory().config)
+            overrides = {"gzsl_final_classifier": choices[0]} if choices else {}
+            reason = "no validation folds" + (f"; GZSL classifier {choices[0]}, the first of "
+                                              f"{choices}" if choices else "")
             self.selection_ = [CandidateResult(name, factory, status="chosen",
-                                               reason="no validation folds").row()]
-            final, epochs, overrides = factory(), None, {}
+                                               reason=reason).row()]
+            final, epochs = factory(**overrides), None
             self.temperature_ = 1.0
         else:
             results, best = auto_select(
