@@ -100,6 +100,7 @@ def test_few_shot_classes_use_their_shots(problem):
         ({"X": np.zeros((3, 2, 2))}, "Found array with dim 3"),
         ({"y": ["a"]}, "inconsistent numbers of samples"),
         ({"X": np.array([[np.nan, 1.0], [1, 2], [3, 4]])}, "Input X contains NaN"),
+        ({"X": np.array([[np.inf, 1.0], [1, 2], [3, 4]])}, "infinity.*Remove or impute"),
         ({"y": ["a", "b", "zzz"]}, "classes \\['zzz'\\] occur in y but have no row"),
         ({"class_attributes": pd.DataFrame([[1, 0], [0, 1], [1, 1]], index=["a", "a", "c"])},
          "duplicate class labels"),

@@ -81,6 +81,15 @@ def held_out_fraction(n_seen: int) -> float:
     return max(0.25, 2.0 / n_seen) if n_seen >= 4 else 0.25
 
 
+def input_error(exc: ValueError) -> DataError:
+    """scikit-learn's message on bad input, with the fix where it names none."""
+    msg = str(exc)
+    if ("NaN" in msg or "infinity" in msg) and "imput" not in msg:
+        msg += (" Remove or impute those values before fit / predict (e.g. "
+                "sklearn.impute.SimpleImputer in a pipeline).")
+    return DataError(msg)
+
+
 class ConstantClassifier(Classifier):
     """The classifier of a table with one class."""
 
@@ -196,7 +205,7 @@ class AnyShotClassifier(ClassifierMixin, BaseEstimator):
         try:
             return validate_data(self, X, reset=fitting, dtype=np.float64, ensure_all_finite=True)
         except ValueError as exc:
-            raise DataError(str(exc)) from exc
+            raise input_error(exc) from exc
 
     # ------------------------------------------------------------------ fit / predict
     def fit(self, X: Any, y: Any, class_attributes: Any = None,
@@ -210,7 +219,7 @@ class AnyShotClassifier(ClassifierMixin, BaseEstimator):
             X, y = validate_data(self, X, y, dtype=np.float64, ensure_all_finite=True)
             check_classification_targets(y)
         except ValueError as exc:
-            raise DataError(str(exc)) from exc
+            raise input_error(exc) from exc
         self._check_settings()
         labels, A, y_idx, seen, unseen = encode_problem(y, class_attributes, unseen_classes,
                                                         attribute_classes)
