@@ -33,6 +33,7 @@ from anyshot.methods.base import Method, TrainingSet, register_method
 from anyshot.methods.dap import dap_state, fit_dap, load_dap
 from anyshot.nn.factorised_gaussian import (
     BALANCES,
+    CODES,
     VARIANCE_SCALES,
     FactorisedGaussian,
     fit_closed_form,
@@ -48,6 +49,11 @@ __all__ = ["FactorisedGaussianConfig", "FactorisedGaussianMethod"]
 @dataclass
 class FactorisedGaussianConfig(SynthesisConfig):
     """threshold: binarises attributes (``None``: each attribute's mean over the classes);
+    codes: ``hard`` (binarised at ``threshold``) or ``soft`` (each attribute scaled to [0, 1]
+    over the classes, so that a continuous attribute keeps its value); the two agree on 0/1
+    attributes such as TEP's (:mod:`anyshot.nn.factorised_gaussian`). No preset uses ``soft``:
+    held-out validation favours it on some continuous-attribute tables and not on others
+    (docs/benchmark-history.md);
     var_smoothing: added to every variance as a fraction of the largest feature variance;
     covariance: ``diagonal`` (the parts' variances) or ``full`` (their covariance matrices,
     shrunk towards the diagonal by ``shrinkage`` and pooled by summing precision matrices:
@@ -76,10 +82,12 @@ class FactorisedGaussianConfig(SynthesisConfig):
     shrinkage: float = 0.1
     variance_scale: str = "none"
     balance: str = "classes"
+    codes: str = "hard"
 
     def __post_init__(self) -> None:
         super().__post_init__()
         check_choice("balance", self.balance, BALANCES)
+        check_choice("codes", self.codes, CODES)
         check_choice("covariance", self.covariance, COVARIANCES)
         check_choice("variance_scale", self.variance_scale, VARIANCE_SCALES)
         if not 0.0 <= self.shrinkage <= 1.0:
@@ -113,8 +121,9 @@ class FactorisedGaussianMethod(Method):
 
     def _model(self, attr_dim: int, feature_dim: int) -> nn.Module:
         if self.config.covariance == "full":
-            return FullCovarianceGaussian(attr_dim, feature_dim, self.config.shrinkage)
-        return FactorisedGaussian(attr_dim, feature_dim)
+            return FullCovarianceGaussian(attr_dim, feature_dim, self.config.shrinkage,
+                                          self.config.codes)
+        return FactorisedGaussian(attr_dim, feature_dim, codes=self.config.codes)
 
     def transform(self, X: torch.Tensor) -> torch.Tensor:
         return X

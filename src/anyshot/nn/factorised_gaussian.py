@@ -2,7 +2,11 @@
 attribute.
 
 Attributes are binarised, b_ck = [a_ck > t_k] (t_k: a fixed threshold, or attribute k's mean over
-the classes). For every attribute k and value v in {0, 1}, a diagonal Gaussian is fitted in closed
+the classes), or with soft codes (``codes="soft"``) scaled to [0, 1] over the classes,
+b_ck = (a_ck - min_c a_ck) / (max_c a_ck - min_c a_ck), so that a continuous attribute keeps its
+value: a sample then counts b in the parts of value 1 and 1 - b in those of value 0, and a class
+pools both parts of attribute k with weights b_ck and 1 - b_ck. On 0/1 attributes the two codes
+are the same. For every attribute k and value v in {0, 1}, a diagonal Gaussian is fitted in closed
 form to the training features of the classes having that value:
 
     mu_kv  = mean {x_i : b_{y_i k} = v},      var_kv = var {x_i : b_{y_i k} = v} + eps
@@ -17,6 +21,8 @@ A class with code b -- seen or not -- pools the Gaussians of its values by preci
     P(b)    = sum_{k in I} 1 / var_{k b_k}
     mean(b) = (1 / P(b)) sum_{k in I} mu_{k b_k} / var_{k b_k}
     var(b)  = |I| / P(b)                      (the harmonic mean of the parts' variances)
+
+(with soft codes, 1 / var_{k b_k} reads b_k / var_{k1} + (1 - b_k) / var_{k0}, and so on)
 
 so an unseen combination of attribute values is assembled from parts that every training class
 helped to estimate. Taking var(b) = 1 / P(b) instead would shrink the spread |I| times and make
@@ -53,15 +59,36 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-__all__ = ["BALANCES", "VARIANCE_SCALES", "FactorisedGaussian", "attribute_thresholds",
-           "class_balance_weights", "fit_closed_form", "held_out_log_scale",
-           "informative_attributes", "missing_scale_is_none", "pool_parts", "weighted_codes"]
+__all__ = ["BALANCES", "CODES", "VARIANCE_SCALES", "FactorisedGaussian", "attribute_codes",
+           "attribute_thresholds", "class_balance_weights", "code_range", "fit_closed_form",
+           "held_out_log_scale", "informative_attributes", "missing_scale_is_none", "pool_parts",
+           "weighted_codes"]
 
 #: ``variance_scale`` values: no scale, or the held-out variance scale (``calibrate_variance``).
 VARIANCE_SCALES = ("none", "held-out")
 
 #: ``balance`` values: every class counts alike in the parts, or every sample does.
 BALANCES = ("classes", "samples")
+
+
+#: ``codes`` values: attributes binarised at a threshold, or scaled to [0, 1] over the classes.
+CODES = ("hard", "soft")
+
+
+def code_range(A: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(min, max) of each attribute over the classes of ``A`` (C, m): the ends of soft codes."""
+    return A.min(0).values, A.max(0).values
+
+
+def attribute_codes(a: torch.Tensor, codes: str, threshold: torch.Tensor, low: torch.Tensor,
+                    high: torch.Tensor) -> torch.Tensor:
+    """(n, m) attributes -> (n, m) codes in [0, 1]: [a > threshold] (``hard``) or
+    (a - low) / (high - low), clipped (``soft``; 0 for an attribute without range)."""
+    if codes == "soft":
+        span = high - low
+        scaled = (a - low) / torch.where(span > 0, span, torch.ones_like(span))
+        return scaled.clamp(0.0, 1.0) * (span > 0)
+    return (a > threshold).to(a.dtype if a.is_floating_point() else torch.float32)
 
 
 def attribute_thresholds(A: torch.Tensor, threshold: float | None) -> torch.Tensor:
@@ -142,10 +169,14 @@ def fit_closed_form(model: nn.Module, X: torch.Tensor, y: torch.Tensor, attribut
 
 
 def missing_scale_is_none(state: dict, prefix: str, *_args) -> None:
-    """Models saved before the variance scale existed load with none (kappa = 1)."""
-    key = prefix + "log_var_scale"
-    if key not in state and prefix + "mean_parts" in state:
-        state[key] = torch.zeros(state[prefix + "mean_parts"].shape[-1])
+    """Models saved before the variance scale (or soft codes) existed load with none (kappa = 1;
+    the code range [0, 1], unused by hard codes)."""
+    parts = state.get(prefix + "mean_parts")
+    if parts is None:
+        return
+    state.setdefault(prefix + "log_var_scale", torch.zeros(parts.shape[-1]))
+    state.setdefault(prefix + "code_low", torch.zeros(parts.shape[-2]))
+    state.setdefault(prefix + "code_high", torch.ones(parts.shape[-2]))
 
 
 class FactorisedGaussian(nn.Module):
@@ -156,10 +187,13 @@ class FactorisedGaussian(nn.Module):
         feature_dim: d, the feature dimension.
         trainable: whether the means and log-variances are parameters that an optimizer may move
             (the closed-form fit is always the starting point).
+        codes: ``hard`` (binarised attributes) or ``soft`` (scaled to [0, 1]; module docstring).
     """
 
-    def __init__(self, attr_dim: int, feature_dim: int, trainable: bool = False) -> None:
+    def __init__(self, attr_dim: int, feature_dim: int, trainable: bool = False,
+                 codes: str = "hard") -> None:
         super().__init__()
+        self.codes = codes
         self.mean_parts = nn.Parameter(torch.zeros(2, attr_dim, feature_dim),
                                        requires_grad=trainable)
         self.log_var_parts = nn.Parameter(torch.zeros(2, attr_dim, feature_dim),
@@ -167,6 +201,9 @@ class FactorisedGaussian(nn.Module):
         # log w_k: how much attribute k's parts count in the pool (0 = the closed form).
         self.log_weight = nn.Parameter(torch.zeros(attr_dim), requires_grad=trainable)
         self.register_buffer("threshold", torch.full((attr_dim,), 0.5))
+        # The ends of soft codes (absent from older saved models).
+        self.register_buffer("code_low", torch.zeros(attr_dim))
+        self.register_buffer("code_high", torch.ones(attr_dim))
         self.register_buffer("informative", torch.ones(attr_dim))
         # log kappa: the held-out variance scale (0 = none); absent from older saved models.
         self.register_buffer("log_var_scale", torch.zeros(feature_dim))
@@ -185,6 +222,9 @@ class FactorisedGaussian(nn.Module):
         (module docstring)."""
         A = attributes.float()
         self.threshold.copy_(attribute_thresholds(A, threshold))
+        low, high = code_range(A)
+        self.code_low.copy_(low)
+        self.code_high.copy_(high)
         S = self.binarise(A)[y]                                   # (n, m) codes of the samples
         X = X.float()
         eps = var_smoothing * float(X.var(0, unbiased=False).max())
@@ -214,7 +254,8 @@ class FactorisedGaussian(nn.Module):
         X = X.float()
         held = self
         if self.held_out_var.shape[0] == 0:   # no held-out fits yet: make them aside
-            held = FactorisedGaussian(attributes.shape[1], X.shape[1]).to(X.device)
+            held = FactorisedGaussian(attributes.shape[1], X.shape[1],
+                                      codes=self.codes).to(X.device)
             held.fit_held_out(X, y, attributes, threshold, var_smoothing, balance)
         self.log_var_scale.copy_(held_out_log_scale(X, y, var_smoothing,
                                                     lambda c: held.held_out_var[c]))
@@ -230,7 +271,7 @@ class FactorisedGaussian(nn.Module):
         self.fit(X, y, attributes, threshold, var_smoothing, balance)
         A = attributes.float()
         mean, var = self(A)                     # fresh tensors: rows are replaced below
-        scratch = FactorisedGaussian(A.shape[1], X.shape[1]).to(X.device)
+        scratch = FactorisedGaussian(A.shape[1], X.shape[1], codes=self.codes).to(X.device)
         for c in torch.unique(y).tolist():
             keep = y != c
             if not bool(keep.any()):
@@ -243,8 +284,9 @@ class FactorisedGaussian(nn.Module):
         return self
 
     def binarise(self, a: torch.Tensor) -> torch.Tensor:
-        """(n, m) attributes -> (n, m) float codes b = [a > t]."""
-        return (a > self.threshold).to(self.mean_parts.dtype)
+        """(n, m) attributes -> (n, m) float codes: b = [a > t], or soft codes in [0, 1]."""
+        return attribute_codes(a.to(self.mean_parts.dtype), self.codes, self.threshold,
+                               self.code_low, self.code_high)
 
     def forward(self, a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(n, m) attributes -> pooled mean (n, d) and variance (n, d)."""

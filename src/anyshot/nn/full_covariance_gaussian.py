@@ -1,7 +1,7 @@
 """Factorised Gaussian with full covariances: the parts carry correlations between features, and
 an unseen combination of attribute values pools them by summing precision matrices.
 
-For every attribute k and value v in {0, 1} (b_ck = [a_ck > t_k], as in
+For every attribute k and value v in {0, 1} (b_ck = [a_ck > t_k], or soft codes, as in
 :mod:`anyshot.nn.factorised_gaussian`), a Gaussian is fitted in closed form to the training
 features of the classes having that value, its covariance shrunk towards its diagonal:
 
@@ -27,8 +27,10 @@ import torch
 from torch import nn
 
 from anyshot.nn.factorised_gaussian import (
+    attribute_codes,
     attribute_thresholds,
     class_balance_weights,
+    code_range,
     held_out_log_scale,
     informative_attributes,
     missing_scale_is_none,
@@ -46,15 +48,20 @@ class FullCovarianceGaussian(nn.Module):
         attr_dim: m, the number of attributes.
         feature_dim: d, the feature dimension.
         shrinkage: lambda in [0, 1], the weight of each part's diagonal in its covariance.
+        codes: ``hard`` (binarised attributes) or ``soft`` (scaled to [0, 1]).
     """
 
-    def __init__(self, attr_dim: int, feature_dim: int, shrinkage: float = 0.1) -> None:
+    def __init__(self, attr_dim: int, feature_dim: int, shrinkage: float = 0.1,
+                 codes: str = "hard") -> None:
         super().__init__()
         self.shrinkage = float(shrinkage)
+        self.codes = codes
         self.register_buffer("mean_parts", torch.zeros(2, attr_dim, feature_dim))
         self.register_buffer("precision_parts",
                              torch.eye(feature_dim).expand(2, attr_dim, -1, -1).clone())
         self.register_buffer("threshold", torch.full((attr_dim,), 0.5))
+        self.register_buffer("code_low", torch.zeros(attr_dim))
+        self.register_buffer("code_high", torch.ones(attr_dim))
         self.register_buffer("informative", torch.ones(attr_dim))
         # log kappa: the held-out variance scale (0 = none); absent from older saved models.
         self.register_buffer("log_var_scale", torch.zeros(feature_dim))
@@ -69,7 +76,10 @@ class FullCovarianceGaussian(nn.Module):
         diagonal; ``balance`` weighs classes or samples alike, as the diagonal model does."""
         A = attributes.float()
         self.threshold.copy_(attribute_thresholds(A, threshold))
-        S = (A > self.threshold).float()[y]                      # (n, m) codes of the samples
+        low, high = code_range(A)
+        self.code_low.copy_(low)
+        self.code_high.copy_(high)
+        S = self.binarise(A)[y]                                   # (n, m) codes of the samples
         X = X.float()
         d = X.shape[1]
         eps = var_smoothing * float(X.var(0, unbiased=False).max())
@@ -104,7 +114,8 @@ class FullCovarianceGaussian(nn.Module):
         (:func:`~anyshot.nn.factorised_gaussian.held_out_log_scale`)."""
         X = X.float()
         A = attributes.float()
-        scratch = FullCovarianceGaussian(A.shape[1], X.shape[1], self.shrinkage).to(X.device)
+        scratch = FullCovarianceGaussian(A.shape[1], X.shape[1], self.shrinkage,
+                                         self.codes).to(X.device)
 
         def held_out_var(c: int) -> torch.Tensor:
             keep = y != c
@@ -114,9 +125,14 @@ class FullCovarianceGaussian(nn.Module):
         self.log_var_scale.copy_(held_out_log_scale(X, y, var_smoothing, held_out_var))
         return self
 
+    def binarise(self, a: torch.Tensor) -> torch.Tensor:
+        """(n, m) attributes -> (n, m) float codes: b = [a > t], or soft codes in [0, 1]."""
+        return attribute_codes(a.float(), self.codes, self.threshold, self.code_low,
+                               self.code_high)
+
     def forward(self, a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(n, m) attributes -> pooled mean (n, d) and covariance (n, d, d)."""
-        b = (a > self.threshold).float()
+        b = self.binarise(a)
         w1 = b * self.informative
         w0 = (1.0 - b) * self.informative
         P = (torch.einsum("nk,kde->nde", w0, self.precision_parts[0])
