@@ -102,3 +102,15 @@ def test_a_model_saved_before_soft_codes_loads_with_hard_ones():
     back = FactorisedGaussian(1, 1)
     back.load_state_dict(state)
     torch.testing.assert_close(back(torch.tensor([[0.5]]))[0], m(torch.tensor([[0.5]]))[0])
+
+
+def test_auto_leaves_the_soft_candidate_out_where_attributes_are_0_or_1():
+    from anyshot.estimator.auto import AUTO_CANDIDATES, drop_redundant
+
+    names = [name for name, _ in AUTO_CANDIDATES]
+    assert "factorised-gaussian-soft" in names
+    binary = np.array([[0, 1, 1], [1, 0, 1.0]])
+    continuous = np.array([[0, 0.5, 1], [1, 0, 1.0]])
+    kept = [c[0] for c in drop_redundant(list(AUTO_CANDIDATES), binary)]
+    assert kept == [n for n in names if n != "factorised-gaussian-soft"]
+    assert [c[0] for c in drop_redundant(list(AUTO_CANDIDATES), continuous)] == names

@@ -19,7 +19,8 @@ freedom (t = 4.30), and their standard error is itself a guess. A challenger is 
 the incumbent, not only with the default, so a gain measured on three folds never outranks a
 larger one established on many. The closed-form candidates are cheap and validated on more
 folds (:data:`CLOSED_FORM_FOLDS`) than the generative ones and the random-forest DAP
-(:data:`FEW_FOLD_CANDIDATES`).
+(:data:`FEW_FOLD_CANDIDATES`). The factorised Gaussian with soft codes is left out where every
+attribute is 0 or 1: it is then the default itself (:func:`drop_redundant`).
 
 The score is the ZSL accuracy of the held-out classes (``generalized=False``) or the calibrated
 GZSL H (``generalized=True``).
@@ -44,9 +45,9 @@ from anyshot.protocols.honest import Honest, Selection
 from anyshot.protocols.settings import EvaluationConfig, ValidationConfig
 from anyshot.training import fit
 
-__all__ = ["AUTO_CANDIDATES", "CLOSED_FORM_FOLDS", "FEW_FOLD_CANDIDATES", "CandidateResult",
-           "auto_select", "choose", "poor_fit_problems", "validation_settings",
-           "validation_temperature"]
+__all__ = ["AUTO_CANDIDATES", "CLOSED_FORM_FOLDS", "FEW_FOLD_CANDIDATES", "SOFT_CODE_CANDIDATES",
+           "CandidateResult", "auto_select", "choose", "drop_redundant", "poor_fit_problems",
+           "validation_settings", "validation_temperature"]
 
 #: (name, preset) of the candidates of ``method="auto"``, cheap ones first; the first is the
 #: default that a challenger must clearly beat.
@@ -56,10 +57,24 @@ AUTO_CANDIDATES: tuple[tuple[str, str], ...] = (
     ("dap", "dap/tabular"),
     ("attribute-regression", "attribute-regression/tabular"),
     ("dap-logistic", "dap/tabular-logistic"),
+    ("factorised-gaussian-soft", "factorised-gaussian/tabular-soft"),
     ("clswgan", "clswgan/tabular"),
     ("dap-random-forest", "dap/tabular-random-forest"),
     ("srwgan", "srwgan/tabular"),
 )
+
+#: Candidates that equal an earlier one where every attribute is 0 or 1 (soft codes are then the
+#: binarised ones): left out for such tables.
+SOFT_CODE_CANDIDATES = frozenset({"factorised-gaussian-soft"})
+
+
+def drop_redundant(candidates: list, attributes: np.ndarray) -> list:
+    """``candidates`` ((name, ...) tuples) without :data:`SOFT_CODE_CANDIDATES` when every
+    attribute value is 0 or 1."""
+    if np.isin(np.asarray(attributes), (0.0, 1.0)).all():
+        return [c for c in candidates if c[0] not in SOFT_CODE_CANDIDATES]
+    return candidates
+
 
 #: Validation folds of the closed-form candidates (a fit takes about a second or less); the
 #: generative ones and :data:`FEW_FOLD_CANDIDATES` use the estimator's ``folds``.

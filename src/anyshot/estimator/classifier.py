@@ -59,6 +59,7 @@ from anyshot.estimator.auto import (
     FEW_FOLD_CANDIDATES,
     CandidateResult,
     auto_select,
+    drop_redundant,
     poor_fit_problems,
     validation_temperature,
 )
@@ -105,8 +106,9 @@ class AnyShotClassifier(ClassifierMixin, BaseEstimator):
 
     Args:
         method: ``auto`` (default: chosen on validation folds among the factorised Gaussian
-            (with and without its held-out variance scale), DAP (naive Bayes, logistic and
-            random-forest attribute classifiers), attribute regression, f-CLSWGAN and SRWGAN,
+            (with and without its held-out variance scale, and with soft codes where attributes
+            are continuous), DAP (naive Bayes, logistic and random-forest attribute
+            classifiers), attribute regression, f-CLSWGAN and SRWGAN,
             see :mod:`anyshot.estimator.auto`),
             or one of ``factorised-gaussian``, ``dap``, ``attribute-regression``, ``clswgan``,
             ``srwgan``. With a ``preset``, ``auto`` (or ``None``) means the preset's method.
@@ -241,7 +243,7 @@ class AnyShotClassifier(ClassifierMixin, BaseEstimator):
         rows = np.bincount(y_idx, minlength=len(labels))[seen]
         sizes = (Xs.shape[0], Xs.shape[1], A.shape[1], float(np.median(rows)))
         self.shots_ = int(data.shots.size)
-        candidates = self._candidates(sizes)
+        candidates = drop_redundant(self._candidates(sizes), A)
         with limit_threads(self.threads, network_width(candidates[0][1]().config)):
             self._fit_chosen(data, candidates)
         self.fit_seconds_ = time.perf_counter() - t0

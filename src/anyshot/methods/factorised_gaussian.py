@@ -51,9 +51,10 @@ class FactorisedGaussianConfig(SynthesisConfig):
     """threshold: binarises attributes (``None``: each attribute's mean over the classes);
     codes: ``hard`` (binarised at ``threshold``) or ``soft`` (each attribute scaled to [0, 1]
     over the classes, so that a continuous attribute keeps its value); the two agree on 0/1
-    attributes such as TEP's (:mod:`anyshot.nn.factorised_gaussian`). No preset uses ``soft``:
-    held-out validation favours it on some continuous-attribute tables and not on others
-    (docs/benchmark-history.md);
+    attributes such as TEP's (:mod:`anyshot.nn.factorised_gaussian`). ``soft`` is not the
+    default: held-out validation favours it on some continuous-attribute tables and not on
+    others (docs/benchmark-history.md); ``factorised-gaussian/tabular-soft`` is a candidate of
+    ``method="auto"``;
     var_smoothing: added to every variance as a fraction of the largest feature variance;
     covariance: ``diagonal`` (the parts' variances) or ``full`` (their covariance matrices,
     shrunk towards the diagonal by ``shrinkage`` and pooled by summing precision matrices:
