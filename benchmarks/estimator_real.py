@@ -165,7 +165,7 @@ def main() -> None:
             continue
         if args.data == "tables" and name.split("/")[0] not in tables:
             continue
-        for seed in (int(s) for s in args.seeds.split(",")):
+        for seed in seed_list(args.seeds):
             for method in args.methods.split(","):
                 rec = run(name, d, method, seed)
                 print(json.dumps({k: v for k, v in rec.items() if not k.startswith("selection")}),

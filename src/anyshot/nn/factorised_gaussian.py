@@ -60,7 +60,7 @@ import torch
 from torch import nn
 
 __all__ = ["BALANCES", "CODES", "VARIANCE_SCALES", "FactorisedGaussian", "attribute_codes",
-           "attribute_thresholds", "class_balance_weights", "code_range", "fit_closed_form",
+           "attribute_thresholds", "class_balance_weights", "fit_closed_form", "fit_codes",
            "held_out_log_scale", "informative_attributes", "missing_scale_is_none", "pool_parts",
            "weighted_codes"]
 
@@ -75,9 +75,6 @@ BALANCES = ("classes", "samples")
 CODES = ("hard", "soft")
 
 
-def code_range(A: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(min, max) of each attribute over the classes of ``A`` (C, m): the ends of soft codes."""
-    return A.min(0).values, A.max(0).values
 
 
 def attribute_codes(a: torch.Tensor, codes: str, threshold: torch.Tensor, low: torch.Tensor,
@@ -88,13 +85,21 @@ def attribute_codes(a: torch.Tensor, codes: str, threshold: torch.Tensor, low: t
         span = high - low
         scaled = (a - low) / torch.where(span > 0, span, torch.ones_like(span))
         return scaled.clamp(0.0, 1.0) * (span > 0)
-    return (a > threshold).to(a.dtype if a.is_floating_point() else torch.float32)
+    return (a > threshold).to(a.dtype)
 
 
 def attribute_thresholds(A: torch.Tensor, threshold: float | None) -> torch.Tensor:
     """t_k of b_ck = [a_ck > t_k]: ``threshold`` for every attribute, or (``None``) each
     attribute's mean over the classes."""
     return A.mean(0) if threshold is None else torch.full_like(A[0], float(threshold))
+
+
+def fit_codes(model: nn.Module, A: torch.Tensor, threshold: float | None) -> None:
+    """Set a composed model's code buffers from the class-attribute table ``A`` (C, m): the
+    threshold of hard codes and the ends of soft ones (each attribute's min and max)."""
+    model.threshold.copy_(attribute_thresholds(A, threshold))
+    model.code_low.copy_(A.min(0).values)
+    model.code_high.copy_(A.max(0).values)
 
 
 def class_balance_weights(y: torch.Tensor, balance: str) -> torch.Tensor | None:
@@ -221,10 +226,7 @@ class FactorisedGaussian(nn.Module):
         variance (as Gaussian naive Bayes does); ``balance`` weighs classes or samples alike
         (module docstring)."""
         A = attributes.float()
-        self.threshold.copy_(attribute_thresholds(A, threshold))
-        low, high = code_range(A)
-        self.code_low.copy_(low)
-        self.code_high.copy_(high)
+        fit_codes(self, A, threshold)
         S = self.binarise(A)[y]                                   # (n, m) codes of the samples
         X = X.float()
         eps = var_smoothing * float(X.var(0, unbiased=False).max())

@@ -28,9 +28,8 @@ from torch import nn
 
 from anyshot.nn.factorised_gaussian import (
     attribute_codes,
-    attribute_thresholds,
     class_balance_weights,
-    code_range,
+    fit_codes,
     held_out_log_scale,
     informative_attributes,
     missing_scale_is_none,
@@ -75,10 +74,7 @@ class FullCovarianceGaussian(nn.Module):
         (C, m); ``var_smoothing`` adds that fraction of the largest feature variance to every
         diagonal; ``balance`` weighs classes or samples alike, as the diagonal model does."""
         A = attributes.float()
-        self.threshold.copy_(attribute_thresholds(A, threshold))
-        low, high = code_range(A)
-        self.code_low.copy_(low)
-        self.code_high.copy_(high)
+        fit_codes(self, A, threshold)
         S = self.binarise(A)[y]                                   # (n, m) codes of the samples
         X = X.float()
         d = X.shape[1]
