@@ -63,7 +63,9 @@ TEP_COLUMNS = (("val ZSL (held-out fold)", "validation", "zsl_held_out"), ("ZSL"
                ("cal. H", "metrics", "gzsl_cal_h"))
 ZSL_COLUMNS = (("val ZSL", "validation", "zsl"), ("ZSL", "metrics", "zsl"),
                ("GZSL U", "metrics", "gzsl_u"), ("GZSL S", "metrics", "gzsl_s"),
-               ("GZSL H", "metrics", "gzsl_h"), ("val H", "validation", "gzsl_h"))
+               ("GZSL H", "metrics", "gzsl_h"), ("val H", "validation", "gzsl_h"),
+               ("val cal. H", "validation", "gzsl_cal_h"), ("cal. U", "metrics", "gzsl_cal_u"),
+               ("cal. S", "metrics", "gzsl_cal_s"), ("cal. H", "metrics", "gzsl_cal_h"))
 FSL_TEP_COLUMNS = (("val FSL (held-out fold)", "validation", "fsl_held_out"),
                    ("FSL", "metrics", "fsl"), ("GFSL U", "metrics", "gfsl_u"),
                    ("GFSL S", "metrics", "gfsl_s"), ("GFSL H", "metrics", "gfsl_h"),
@@ -72,7 +74,9 @@ FSL_TEP_COLUMNS = (("val FSL (held-out fold)", "validation", "fsl_held_out"),
                    ("cal. H", "metrics", "gfsl_cal_h"))
 FSL_COLUMNS = (("val FSL", "validation", "fsl"), ("FSL", "metrics", "fsl"),
                ("GFSL U", "metrics", "gfsl_u"), ("GFSL S", "metrics", "gfsl_s"),
-               ("GFSL H", "metrics", "gfsl_h"), ("val GFSL H", "validation", "gfsl_h"))
+               ("GFSL H", "metrics", "gfsl_h"), ("val GFSL H", "validation", "gfsl_h"),
+               ("val cal. H", "validation", "gfsl_cal_h"), ("cal. U", "metrics", "gfsl_cal_u"),
+               ("cal. S", "metrics", "gfsl_cal_s"), ("cal. H", "metrics", "gfsl_cal_h"))
 
 
 @dataclass(frozen=True)

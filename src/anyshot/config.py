@@ -117,7 +117,8 @@ class ExperimentConfig:
         if ev.calibration and ev.protocol == "fixed":
             raise ConfigError("evaluation.calibration needs a protocol that selects on validation: "
                               "gamma must be chosen there, and protocol 'fixed' has no validation "
-                              "data. Use protocol 'honest', or turn calibration off.")
+                              "data. Use protocol 'honest', or turn calibration off "
+                              "(--set evaluation.calibration=false).")
         if not str(self.device).startswith("cuda"):
             check_choice("device", self.device, DEVICES)
         return self

@@ -18,9 +18,13 @@ __all__ = ["results_table", "progress_bar", "result_lines", "console"]
 # Wide enough for a full results table when stdout is a file or a CI log.
 console = Console(width=None if sys.stdout.isatty() else 160)
 
-METRIC_ORDER = ["zsl", "fsl", "gzsl_u", "gzsl_s", "gzsl_h", "gfsl_u", "gfsl_s", "gfsl_h"]
-HEADERS = {"zsl": "ZSL", "fsl": "FSL", "gzsl_u": "GZSL U", "gzsl_s": "GZSL S", "gzsl_h": "GZSL H",
-           "gfsl_u": "GFSL U", "gfsl_s": "GFSL S", "gfsl_h": "GFSL H"}
+# Calibrated stacking's figures (gamma chosen on validation) follow the plain ones when a run has
+# them: they are the GZSL / GFSL numbers of every preset that calibrates.
+METRIC_ORDER = ["zsl", "fsl"] + [f"{g}_{part}" for g in ("gzsl", "gfsl")
+                                 for part in ("u", "s", "h", "cal_u", "cal_s", "cal_h")]
+HEADERS = {"zsl": "ZSL", "fsl": "FSL"} | {
+    f"{g}_{cal}{part}": f"{g.upper()} {'cal. ' if cal else ''}{part.upper()}"
+    for g in ("gzsl", "gfsl") for cal in ("", "cal_") for part in ("u", "s", "h")}
 
 
 def _group(results: list[RunResult]) -> dict[tuple, list[RunResult]]:
@@ -31,11 +35,16 @@ def _group(results: list[RunResult]) -> dict[tuple, list[RunResult]]:
 
 
 def results_table(results: list[RunResult], title: str = "Results") -> Table:
-    """One row per (dataset, method, objective, protocol): metrics as mean +- std in percent."""
-    metrics = [m for m in METRIC_ORDER if any(m in r.metrics for r in results)]
+    """One row per (dataset, method, objective, protocol): metrics as mean +- std in percent
+    (calibrated GZSL / GFSL U, S, H in place of the plain U and S where the runs have them)."""
+    present = {m for r in results for m in r.metrics}
+    # With calibrated figures, the plain U and S leave the terminal table (they stay in the
+    # per-seed lines, the run files and the report): the row keeps the plain H beside them.
+    hidden = {f"{g}_{p}" for g in ("gzsl", "gfsl") if f"{g}_cal_h" in present for p in "us"}
+    metrics = [m for m in METRIC_ORDER if m in present and m not in hidden]
     table = Table(title=title)
     for col in ("dataset", "method", "objective", "protocol", "seeds"):
-        table.add_column(col)
+        table.add_column(col, no_wrap=True)  # names stay whole; figures wrap if space is short
     for m in metrics:
         table.add_column(HEADERS[m], justify="right")
     for (dataset, method, objective, protocol), rs in _group(results).items():

@@ -14,7 +14,8 @@ from anyshot.training import fit
 
 CHANCE_ZSL = 1 / 5  # 5 unseen classes in the synthetic preset
 
-FAST = {"method.params.epochs": 12, "evaluation.seeds": [0], "device": "cpu"}
+FAST = {"method.params.epochs": 12, "evaluation.seeds": [0], "device": "cpu",
+        "evaluation.calibration": False}
 
 
 @pytest.fixture(scope="module")

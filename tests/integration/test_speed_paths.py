@@ -26,7 +26,8 @@ from anyshot.protocols.folds import evaluations_since_best
 from anyshot.training import fit
 
 TOL = 0.05
-FIXED = {"evaluation.protocol": "fixed", "evaluation.seeds": [0], "device": "cpu",
+FIXED = {"evaluation.protocol": "fixed", "evaluation.calibration": False,
+         "evaluation.seeds": [0], "device": "cpu",
          "method.params.epochs": 10}
 
 

@@ -19,7 +19,8 @@ from anyshot.training import fit
 
 CHANCE_ZSL = 1 / 5  # 5 unseen classes in the synthetic preset
 
-FIXED = {"evaluation.protocol": "fixed", "evaluation.seeds": [0], "device": "cpu"}
+FIXED = {"evaluation.protocol": "fixed", "evaluation.calibration": False, "evaluation.seeds": [0],
+         "device": "cpu"}
 SHORT = {**FIXED, "method.params.epochs": 2, "method.params.syn_num": 50}
 
 

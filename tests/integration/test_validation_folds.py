@@ -28,7 +28,8 @@ CAL = {"evaluation.seeds": [0], "evaluation.calibration": True}
 GAN = {"method.params.epochs": 2, "method.params.hidden": 32, "method.params.critic_hidden": 32,
        "method.params.syn_num": 20, "method.params.pretrain": {"epochs": 2, "batch_size": 256},
        "method.params.classifier": {"epochs": 5},
-       "evaluation.seeds": [0], "evaluation.eval_every": 1, "device": "cpu"}
+       "evaluation.seeds": [0], "evaluation.eval_every": 1, "device": "cpu",
+       "evaluation.calibration": False}
 CAL_KEYS = {"gzsl_cal_u", "gzsl_cal_s", "gzsl_cal_h"}
 HELD_OUT = {"zsl_held_out", "gzsl_cal_h_held_out"}  # recorded with two folds or more
 
@@ -57,12 +58,17 @@ def test_non_iterative_methods_validate_on_each_fold_and_choose_gamma_there(over
     assert two.validation["zsl"] != one.validation["zsl"]
     assert {k: two.metrics[k] for k in ("zsl", "gzsl_h")} == {k: one.metrics[k]
                                                               for k in ("zsl", "gzsl_h")}
-    plain = run_experiment(load_config(RIDGE, {**overrides, "evaluation.seeds": [0]}))[0]
+    plain = run_experiment(load_config(RIDGE, {**overrides, "evaluation.seeds": [0],
+                                               "evaluation.calibration": False}))[0]
     assert set(plain.metrics) == {"zsl", "gzsl_u", "gzsl_s", "gzsl_h"}
     assert plain.validation == {k: one.validation[k] for k in ("zsl", "gzsl_h")}
     # Tables and summaries take the extra keys.
     assert set(summarize([one, two])) >= CAL_KEYS
-    results_table([one, two, plain])
+    table = results_table([one, two, plain])
+    headers = [c.header for c in table.columns]
+    assert headers[-5:] == ["ZSL", "GZSL H", "GZSL cal. U", "GZSL cal. S", "GZSL cal. H"]
+    cal_h = summarize([one, two])["gzsl_cal_h"]
+    assert table.columns[-1]._cells == [f"{cal_h[0] * 100:.1f} +- {cal_h[1] * 100:.1f}"]
     assert "gzsl_cal_h=" in result_lines([one])[0]
 
 
