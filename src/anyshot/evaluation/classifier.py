@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from anyshot.errors import ConfigError
 from anyshot.nn.init import init_weights
@@ -66,8 +67,10 @@ class SoftmaxClassifier:
         self.seed = seed
         self.device = torch.device(device)
 
-    def fit(self, X: torch.Tensor, y: torch.Tensor, n_classes: int) -> "SoftmaxClassifier":
-        """Train on X (n, d) float and y (n,) int64 local labels in 0..n_classes-1."""
+    def fit(self, X: torch.Tensor, y: torch.Tensor, n_classes: int,
+            weight: torch.Tensor | None = None) -> "SoftmaxClassifier":
+        """Train on X (n, d) float and y (n,) int64 local labels in 0..n_classes-1; ``weight``
+        (n,): each sample's weight in the cross-entropy (a batch's loss is the weighted mean)."""
         cfg = self.config
         g = make_generator(self.seed, self.device)
         X = X.to(self.device, torch.float32)
@@ -79,9 +82,14 @@ class SoftmaxClassifier:
                                fused=self.device.type == "cuda" or None)
         n = X.shape[0]
         loss_fn = nn.CrossEntropyLoss()
+        w = None if weight is None else weight.to(self.device, torch.float32)
 
-        def step(Xb: torch.Tensor, yb: torch.Tensor) -> None:
-            loss = loss_fn(self.model_(Xb), yb)
+        def step(Xb: torch.Tensor, yb: torch.Tensor, wb: torch.Tensor | None = None) -> None:
+            if wb is None:
+                loss = loss_fn(self.model_(Xb), yb)
+            else:
+                each = F.cross_entropy(self.model_(Xb), yb, reduction="none")
+                loss = (each * wb).sum() / wb.sum()
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -89,12 +97,12 @@ class SoftmaxClassifier:
         per_epoch = 1 if cfg.batch_size is None else -(-n // cfg.batch_size)
         for _ in range(max(cfg.epochs, -(-cfg.min_steps // per_epoch))):
             if cfg.batch_size is None:
-                step(X, y)
+                step(X, y, w)
                 continue
             perm = torch.randperm(n, generator=g, device=self.device)
             for start in range(0, n, cfg.batch_size):
                 idx = perm[start:start + cfg.batch_size]
-                step(X[idx], y[idx])
+                step(X[idx], y[idx], None if w is None else w[idx])
         return self
 
     @torch.no_grad()

@@ -26,7 +26,8 @@ from anyshot.evaluation.task import Task
 from anyshot.utils import stream_seed
 
 __all__ = ["Classifier", "ClassifierSource", "FINAL_CLASSIFIERS", "SynthesisConfig",
-           "gzsl_classifier_choices", "restore_synthetic_classifier", "synthetic_classifier"]
+           "gzsl_classifier_choices", "restore_synthetic_classifier", "shot_weights",
+           "synthetic_classifier"]
 
 
 class Classifier(ABC):
@@ -92,6 +93,12 @@ class SynthesisConfig:
             training features (:mod:`anyshot.methods.dap`).
         classifier: the softmax classifier's training settings (at least ``min_steps`` = 1,000
             Adam steps: :class:`~anyshot.evaluation.classifier.FinalClassifierConfig`).
+        pseudo_count: FSL / GFSL, a class with k real shots that is also synthesized: its
+            ``syn_num`` synthetic features together weigh as ``pseudo_count`` real samples, so
+            the classifier's view of the class is the generator's, moved towards its shots by
+            k / (k + pseudo_count) (:func:`shot_weights`). ``None``: every synthetic feature
+            weighs as one real sample (the shots then weigh k / (k + syn_num)). No effect on
+            classes without shots.
     """
 
     syn_num: int = 300
@@ -99,6 +106,7 @@ class SynthesisConfig:
     gzsl_final_classifier: str | list[str] | None = None
     dap_weight: float = 0.0
     classifier: FinalClassifierConfig = field(default_factory=FinalClassifierConfig)
+    pseudo_count: float | None = None
 
     def __post_init__(self) -> None:
         gzsl = self.gzsl_final_classifier
@@ -117,6 +125,9 @@ class SynthesisConfig:
             raise ConfigError(f"final_classifier must be one of {', '.join(FINAL_CLASSIFIERS)}.")
         if self.dap_weight < 0:
             raise ConfigError(f"dap_weight must be >= 0, got {self.dap_weight}.")
+        if self.pseudo_count is not None and not self.pseudo_count > 0:
+            raise ConfigError(f"pseudo_count must be a positive number of samples (or null: "
+                              f"every synthetic feature weighs one), got {self.pseudo_count}.")
 
 
 @dataclass
@@ -203,6 +214,9 @@ def synthetic_classifier(method: Any, task: Task, real_X: np.ndarray | None = No
         parts_y.append(sy)
     X = torch.cat(parts_X)
     y = torch.cat(parts_y)
+    weight = None
+    if cfg.pseudo_count is not None and len(parts_y) == 2:
+        weight = shot_weights(parts_y[0], parts_y[1], cfg.pseudo_count)
     lookup = torch.full((int(method.A_.shape[0]),), -1, dtype=torch.int64, device=device)
     lookup[torch.as_tensor(candidates, device=device)] = torch.arange(candidates.size,
                                                                       device=device)
@@ -211,9 +225,32 @@ def synthetic_classifier(method: Any, task: Task, real_X: np.ndarray | None = No
         raise ConfigError("real samples of classes outside the candidate set were given.")
     with torch.enable_grad():
         clf = _final_classifier(cfg, method.seed, device, task,
-                                final_classifier).fit(X, local, candidates.size)
+                                final_classifier).fit(X, local, candidates.size, weight)
     return _SyntheticClassifier(candidates, clf, method.transform, device,
                                 getattr(method, "dap_", None), cfg.dap_weight)
+
+
+def shot_weights(real_y: torch.Tensor, synthetic_y: torch.Tensor,
+                 pseudo_count: float) -> torch.Tensor | None:
+    """Sample weights (real rows first, then synthetic ones) under which a class with k real
+    shots and N synthetic features weighs its synthetic features as ``pseudo_count`` = n0 real
+    samples:
+
+        w_real = (k + N) / (k + n0),   w_synthetic = (k + N) / (k + n0) * n0 / N
+
+    so that the class's mean is (k * mean_shots + n0 * mean_synthetic) / (k + n0) and its total
+    weight stays k + N (a softmax classifier's class balance is unchanged). Rows of classes with
+    only real or only synthetic samples weigh 1. ``None`` when no class has both."""
+    both = real_y.unique()[torch.isin(real_y.unique(), synthetic_y)]
+    if both.numel() == 0:
+        return None
+    size = int(max(real_y.max(), synthetic_y.max())) + 1
+    k = torch.bincount(real_y, minlength=size).to(torch.float64)
+    n = torch.bincount(synthetic_y, minlength=size).to(torch.float64)
+    mixed = (k > 0) & (n > 0)
+    w_real = torch.where(mixed, (k + n) / (k + pseudo_count), 1.0)
+    w_syn = torch.where(mixed, w_real * pseudo_count / n.clamp_min(1.0), 1.0)
+    return torch.cat([w_real[real_y], w_syn[synthetic_y]]).to(torch.float32)
 
 
 def restore_synthetic_classifier(method: Any, task: Task,

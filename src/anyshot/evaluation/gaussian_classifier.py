@@ -32,13 +32,22 @@ class _ClassGaussian:
         self.var_smoothing = var_smoothing
         self.device = torch.device(device)
 
-    def _class_means(self, X: torch.Tensor, y: torch.Tensor, n_classes: int
+    def _class_means(self, X: torch.Tensor, y: torch.Tensor, n_classes: int,
+                     weight: torch.Tensor | None = None
                      ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """X and y on the device, the class counts (K, 1) and the class means (K, d)."""
+        """X and y on the device, the class counts (K, 1) and the class means (K, d); with
+        ``weight`` (n,), weighted counts and means."""
         X = X.to(self.device, torch.float32)
         y = y.to(self.device, torch.int64)
-        counts = torch.bincount(y, minlength=n_classes).clamp_min(1).to(X.dtype)[:, None]
-        sums = torch.zeros(n_classes, X.shape[1], device=self.device).index_add_(0, y, X)
+        if weight is None:
+            counts = torch.bincount(y, minlength=n_classes).clamp_min(1).to(X.dtype)[:, None]
+            sums = torch.zeros(n_classes, X.shape[1], device=self.device).index_add_(0, y, X)
+            return X, y, counts, sums / counts
+        w = weight.to(self.device, torch.float32)
+        counts = torch.zeros(n_classes, device=self.device).index_add_(0, y, w)
+        counts = counts.clamp_min(torch.finfo(X.dtype).tiny)[:, None]
+        sums = torch.zeros(n_classes, X.shape[1], device=self.device).index_add_(0, y,
+                                                                                   X * w[:, None])
         return X, y, counts, sums / counts
 
     def _smoothing(self, X: torch.Tensor) -> float:
@@ -64,10 +73,13 @@ class GaussianClassifier(_ClassGaussian):
         super().__init__(var_smoothing, device)
         self.shared = shared
 
-    def fit(self, X: torch.Tensor, y: torch.Tensor, n_classes: int) -> "GaussianClassifier":
-        """X (n, d) float, y (n,) local labels 0..n_classes-1 (every class needs a sample)."""
-        X, y, counts, mean = self._class_means(X, y, n_classes)
-        sq = torch.zeros_like(mean).index_add_(0, y, X.square())
+    def fit(self, X: torch.Tensor, y: torch.Tensor, n_classes: int,
+            weight: torch.Tensor | None = None) -> "GaussianClassifier":
+        """X (n, d) float, y (n,) local labels 0..n_classes-1 (every class needs a sample);
+        ``weight`` (n,): each sample's weight in its class's mean and variance."""
+        X, y, counts, mean = self._class_means(X, y, n_classes, weight)
+        sq = X.square() if weight is None else X.square() * weight.to(X)[:, None]
+        sq = torch.zeros_like(mean).index_add_(0, y, sq)
         var = (sq / counts - mean.square()).clamp_min(0.0)
         if self.shared:
             var = (var * counts).sum(0, keepdim=True).expand_as(var) / counts.sum()
@@ -100,16 +112,22 @@ class FullGaussianClassifier(_ClassGaussian):
         super().__init__(var_smoothing, device)
         self.tied = tied
 
-    def fit(self, X: torch.Tensor, y: torch.Tensor, n_classes: int) -> "FullGaussianClassifier":
-        """X (n, d) float, y (n,) local labels 0..n_classes-1 (every class needs a sample)."""
-        X, y, counts, mean = self._class_means(X, y, n_classes)
+    def fit(self, X: torch.Tensor, y: torch.Tensor, n_classes: int,
+            weight: torch.Tensor | None = None) -> "FullGaussianClassifier":
+        """X (n, d) float, y (n,) local labels 0..n_classes-1 (every class needs a sample);
+        ``weight`` (n,): each sample's weight in its class's mean and covariance."""
+        X, y, counts, mean = self._class_means(X, y, n_classes, weight)
+        w = None if weight is None else weight.to(X)
         n, d = X.shape
         # Scatter of the centred samples per class, summed in row chunks (chunk x d x d floats).
         scatter = torch.zeros(n_classes, d, d, device=self.device)
         rows = max(1, 2 ** 24 // (d * d))
         for i in range(0, n, rows):
             c = X[i:i + rows] - mean[y[i:i + rows]]
-            scatter.index_add_(0, y[i:i + rows], c[:, :, None] * c[:, None, :])
+            outer = c[:, :, None] * c[:, None, :]
+            if w is not None:
+                outer = outer * w[i:i + rows, None, None]
+            scatter.index_add_(0, y[i:i + rows], outer)
         if self.tied:
             cov = (scatter.sum(0) / counts.sum())[None]
         else:
