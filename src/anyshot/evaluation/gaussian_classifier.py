@@ -117,17 +117,17 @@ class FullGaussianClassifier(_ClassGaussian):
         """X (n, d) float, y (n,) local labels 0..n_classes-1 (every class needs a sample);
         ``weight`` (n,): each sample's weight in its class's mean and covariance."""
         X, y, counts, mean = self._class_means(X, y, n_classes, weight)
-        w = None if weight is None else weight.to(X)
-        n, d = X.shape
-        # Scatter of the centred samples per class, summed in row chunks (chunk x d x d floats).
+        d = X.shape[1]
+        # Scatter of the centred samples per class: one matrix product per class (the rows
+        # sorted by class), C_k = (w * c_k)^T c_k.
+        order = torch.argsort(y, stable=True)
+        c = X[order] - mean[y[order]]
+        cw = c if weight is None else c * weight.to(X)[order][:, None]
+        ends = torch.bincount(y, minlength=n_classes).cumsum(0).tolist()
         scatter = torch.zeros(n_classes, d, d, device=self.device)
-        rows = max(1, 2 ** 24 // (d * d))
-        for i in range(0, n, rows):
-            c = X[i:i + rows] - mean[y[i:i + rows]]
-            outer = c[:, :, None] * c[:, None, :]
-            if w is not None:
-                outer = outer * w[i:i + rows, None, None]
-            scatter.index_add_(0, y[i:i + rows], outer)
+        for k, (a, b) in enumerate(zip([0, *ends[:-1]], ends)):
+            if b > a:
+                scatter[k] = cw[a:b].T @ c[a:b]
         if self.tied:
             cov = (scatter.sum(0) / counts.sum())[None]
         else:

@@ -229,7 +229,9 @@ class FactorisedGaussian(nn.Module):
         fit_codes(self, A, threshold)
         S = self.binarise(A)[y]                                   # (n, m) codes of the samples
         X = X.float()
-        eps = var_smoothing * float(X.var(0, unbiased=False).max())
+        all_var = X.var(0, unbiased=False)
+        eps = var_smoothing * float(all_var.max())
+        all_mean, all_var = X.mean(0), all_var + eps
         counts = []
         for v, W in weighted_codes(S, class_balance_weights(y, balance)):
             cnt = W.sum(0)                                        # (m,)
@@ -238,8 +240,8 @@ class FactorisedGaussian(nn.Module):
             var = ((W.T @ X.square()) / safe - mu.square()).clamp_min(0.0) + eps
             # A value no training class has gets the pooled statistics; it is never used
             # because its attribute is not informative.
-            mu = torch.where(cnt[:, None] > 0, mu, X.mean(0))
-            var = torch.where(cnt[:, None] > 0, var, X.var(0, unbiased=False) + eps)
+            mu = torch.where(cnt[:, None] > 0, mu, all_mean)
+            var = torch.where(cnt[:, None] > 0, var, all_var)
             self.mean_parts[v].copy_(mu)
             self.log_var_parts[v].copy_(var.log())
             counts.append(cnt)
@@ -312,6 +314,10 @@ class FactorisedGaussian(nn.Module):
                y: torch.Tensor | None = None) -> torch.Tensor:
         """One draw x ~ N(mean(a), diag var(a)) per row of a (n, m): (n, d). With the rows'
         classes ``y`` and a :meth:`fit_held_out`, each row draws from its class-held-out fit."""
-        mean, var = self.moments(a, y)
+        if y is None:  # pool each distinct row once (synthesis repeats a class's row n times)
+            rows, inverse = torch.unique(a, dim=0, return_inverse=True)
+            mean, var = (t[inverse] for t in self.moments(rows))
+        else:
+            mean, var = self.moments(a, y)
         eps = torch.randn(mean.shape, generator=rng, device=mean.device, dtype=mean.dtype)
         return mean + var.sqrt() * eps
