@@ -241,13 +241,12 @@ def shot_weights(real_y: torch.Tensor, synthetic_y: torch.Tensor,
     so that the class's mean is (k * mean_shots + n0 * mean_synthetic) / (k + n0) and its total
     weight stays k + N (a softmax classifier's class balance is unchanged). Rows of classes with
     only real or only synthetic samples weigh 1. ``None`` when no class has both."""
-    both = real_y.unique()[torch.isin(real_y.unique(), synthetic_y)]
-    if both.numel() == 0:
-        return None
     size = int(max(real_y.max(), synthetic_y.max())) + 1
     k = torch.bincount(real_y, minlength=size).to(torch.float64)
     n = torch.bincount(synthetic_y, minlength=size).to(torch.float64)
     mixed = (k > 0) & (n > 0)
+    if not bool(mixed.any()):
+        return None
     w_real = torch.where(mixed, (k + n) / (k + pseudo_count), 1.0)
     w_syn = torch.where(mixed, w_real * pseudo_count / n.clamp_min(1.0), 1.0)
     return torch.cat([w_real[real_y], w_syn[synthetic_y]]).to(torch.float32)
