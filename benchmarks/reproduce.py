@@ -55,28 +55,28 @@ class Row:
 
 
 #: Columns of a table as --markdown prints them: (header, "metrics" or "validation", key).
+def _calibrated(task: str, val_header: str, val_key: str) -> tuple[tuple[str, str, str], ...]:
+    """The calibrated columns of ``task`` (gzsl, gfsl): its validation score, then U, S, H."""
+    return ((val_header, "validation", val_key), ("cal. U", "metrics", f"{task}_cal_u"),
+            ("cal. S", "metrics", f"{task}_cal_s"), ("cal. H", "metrics", f"{task}_cal_h"))
+
+
 TEP_COLUMNS = (("val ZSL (held-out fold)", "validation", "zsl_held_out"), ("ZSL", "metrics", "zsl"),
                ("GZSL U", "metrics", "gzsl_u"), ("GZSL S", "metrics", "gzsl_s"),
                ("GZSL H", "metrics", "gzsl_h"),
-               ("val cal. H (held-out fold)", "validation", "gzsl_cal_h_held_out"),
-               ("cal. U", "metrics", "gzsl_cal_u"), ("cal. S", "metrics", "gzsl_cal_s"),
-               ("cal. H", "metrics", "gzsl_cal_h"))
+               *_calibrated("gzsl", "val cal. H (held-out fold)", "gzsl_cal_h_held_out"))
 ZSL_COLUMNS = (("val ZSL", "validation", "zsl"), ("ZSL", "metrics", "zsl"),
                ("GZSL U", "metrics", "gzsl_u"), ("GZSL S", "metrics", "gzsl_s"),
                ("GZSL H", "metrics", "gzsl_h"), ("val H", "validation", "gzsl_h"),
-               ("val cal. H", "validation", "gzsl_cal_h"), ("cal. U", "metrics", "gzsl_cal_u"),
-               ("cal. S", "metrics", "gzsl_cal_s"), ("cal. H", "metrics", "gzsl_cal_h"))
+               *_calibrated("gzsl", "val cal. H", "gzsl_cal_h"))
 FSL_TEP_COLUMNS = (("val FSL (held-out fold)", "validation", "fsl_held_out"),
                    ("FSL", "metrics", "fsl"), ("GFSL U", "metrics", "gfsl_u"),
                    ("GFSL S", "metrics", "gfsl_s"), ("GFSL H", "metrics", "gfsl_h"),
-                   ("val cal. H (held-out fold)", "validation", "gfsl_cal_h_held_out"),
-                   ("cal. U", "metrics", "gfsl_cal_u"), ("cal. S", "metrics", "gfsl_cal_s"),
-                   ("cal. H", "metrics", "gfsl_cal_h"))
+                   *_calibrated("gfsl", "val cal. H (held-out fold)", "gfsl_cal_h_held_out"))
 FSL_COLUMNS = (("val FSL", "validation", "fsl"), ("FSL", "metrics", "fsl"),
                ("GFSL U", "metrics", "gfsl_u"), ("GFSL S", "metrics", "gfsl_s"),
                ("GFSL H", "metrics", "gfsl_h"), ("val GFSL H", "validation", "gfsl_h"),
-               ("val cal. H", "validation", "gfsl_cal_h"), ("cal. U", "metrics", "gfsl_cal_u"),
-               ("cal. S", "metrics", "gfsl_cal_s"), ("cal. H", "metrics", "gfsl_cal_h"))
+               *_calibrated("gfsl", "val cal. H", "gfsl_cal_h"))
 
 
 @dataclass(frozen=True)

@@ -215,8 +215,9 @@ def synthetic_classifier(method: Any, task: Task, real_X: np.ndarray | None = No
     X = torch.cat(parts_X)
     y = torch.cat(parts_y)
     weight = None
-    if cfg.pseudo_count is not None and len(parts_y) == 2:
-        weight = shot_weights(parts_y[0], parts_y[1], cfg.pseudo_count)
+    if cfg.pseudo_count is not None and len(parts_y) == 2:  # real rows first, then synthetic
+        real_labels, synthetic_labels = parts_y
+        weight = shot_weights(real_labels, synthetic_labels, cfg.pseudo_count)
     lookup = torch.full((int(method.A_.shape[0]),), -1, dtype=torch.int64, device=device)
     lookup[torch.as_tensor(candidates, device=device)] = torch.arange(candidates.size,
                                                                       device=device)

@@ -60,9 +60,9 @@ import torch
 from torch import nn
 
 __all__ = ["BALANCES", "CODES", "VARIANCE_SCALES", "FactorisedGaussian", "attribute_codes",
-           "attribute_thresholds", "class_balance_weights", "fit_closed_form", "fit_codes",
-           "held_out_log_scale", "informative_attributes", "missing_scale_is_none", "pool_parts",
-           "weighted_codes"]
+           "attribute_thresholds", "class_balance_weights", "fill_missing_buffers",
+           "fit_closed_form", "fit_codes", "held_out_log_scale", "informative_attributes",
+           "pool_parts", "weighted_codes"]
 
 #: ``variance_scale`` values: no scale, or the held-out variance scale (``calibrate_variance``).
 VARIANCE_SCALES = ("none", "held-out")
@@ -70,11 +70,8 @@ VARIANCE_SCALES = ("none", "held-out")
 #: ``balance`` values: every class counts alike in the parts, or every sample does.
 BALANCES = ("classes", "samples")
 
-
 #: ``codes`` values: attributes binarised at a threshold, or scaled to [0, 1] over the classes.
 CODES = ("hard", "soft")
-
-
 
 
 def attribute_codes(a: torch.Tensor, codes: str, threshold: torch.Tensor, low: torch.Tensor,
@@ -173,9 +170,9 @@ def fit_closed_form(model: nn.Module, X: torch.Tensor, y: torch.Tensor, attribut
     return model
 
 
-def missing_scale_is_none(state: dict, prefix: str, *_args) -> None:
-    """Models saved before the variance scale (or soft codes) existed load with none (kappa = 1;
-    the code range [0, 1], unused by hard codes)."""
+def fill_missing_buffers(state: dict, prefix: str, *_args) -> None:
+    """Load hook: buffers that models saved before them lack get their neutral values, the
+    variance scale none (kappa = 1) and the soft-code range [0, 1] (unused by hard codes)."""
     parts = state.get(prefix + "mean_parts")
     if parts is None:
         return
@@ -212,7 +209,7 @@ class FactorisedGaussian(nn.Module):
         self.register_buffer("informative", torch.ones(attr_dim))
         # log kappa: the held-out variance scale (0 = none); absent from older saved models.
         self.register_buffer("log_var_scale", torch.zeros(feature_dim))
-        self._register_load_state_dict_pre_hook(missing_scale_is_none)
+        self._register_load_state_dict_pre_hook(fill_missing_buffers)
         # Class-held-out means and variances (C, d), indexed by class; training-time only.
         self.register_buffer("held_out_mean", torch.zeros(0, feature_dim), persistent=False)
         self.register_buffer("held_out_var", torch.zeros(0, feature_dim), persistent=False)
@@ -229,9 +226,9 @@ class FactorisedGaussian(nn.Module):
         fit_codes(self, A, threshold)
         S = self.binarise(A)[y]                                   # (n, m) codes of the samples
         X = X.float()
-        all_var = X.var(0, unbiased=False)
-        eps = var_smoothing * float(all_var.max())
-        all_mean, all_var = X.mean(0), all_var + eps
+        pooled_var = X.var(0, unbiased=False)
+        eps = var_smoothing * float(pooled_var.max())
+        pooled_mean, pooled_var = X.mean(0), pooled_var + eps   # all samples, once per fit
         counts = []
         for v, W in weighted_codes(S, class_balance_weights(y, balance)):
             cnt = W.sum(0)                                        # (m,)
@@ -240,8 +237,8 @@ class FactorisedGaussian(nn.Module):
             var = ((W.T @ X.square()) / safe - mu.square()).clamp_min(0.0) + eps
             # A value no training class has gets the pooled statistics; it is never used
             # because its attribute is not informative.
-            mu = torch.where(cnt[:, None] > 0, mu, all_mean)
-            var = torch.where(cnt[:, None] > 0, var, all_var)
+            mu = torch.where(cnt[:, None] > 0, mu, pooled_mean)
+            var = torch.where(cnt[:, None] > 0, var, pooled_var)
             self.mean_parts[v].copy_(mu)
             self.log_var_parts[v].copy_(var.log())
             counts.append(cnt)

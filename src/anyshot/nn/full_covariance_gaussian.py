@@ -29,10 +29,10 @@ from torch import nn
 from anyshot.nn.factorised_gaussian import (
     attribute_codes,
     class_balance_weights,
+    fill_missing_buffers,
     fit_codes,
     held_out_log_scale,
     informative_attributes,
-    missing_scale_is_none,
     weighted_codes,
 )
 
@@ -64,7 +64,7 @@ class FullCovarianceGaussian(nn.Module):
         self.register_buffer("informative", torch.ones(attr_dim))
         # log kappa: the held-out variance scale (0 = none); absent from older saved models.
         self.register_buffer("log_var_scale", torch.zeros(feature_dim))
-        self._register_load_state_dict_pre_hook(missing_scale_is_none)
+        self._register_load_state_dict_pre_hook(fill_missing_buffers)
 
     @torch.no_grad()
     def fit(self, X: torch.Tensor, y: torch.Tensor, attributes: torch.Tensor,
@@ -81,6 +81,7 @@ class FullCovarianceGaussian(nn.Module):
         eps = var_smoothing * float(X.var(0, unbiased=False).max())
         eye = torch.eye(d, device=X.device)
         pooled = torch.cov(X.T, correction=0).reshape(d, d)
+        pooled_mean = X.mean(0)
         counts = []
         for v, W in weighted_codes(S, class_balance_weights(y, balance)):
             cnt = W.sum(0)                                        # (m,)
@@ -91,7 +92,7 @@ class FullCovarianceGaussian(nn.Module):
             # A value no training class has gets the pooled statistics; it is never used
             # because its attribute is not informative.
             cov = torch.where(cnt[:, None, None] > 0, cov, pooled)
-            mu = torch.where(cnt[:, None] > 0, mu, X.mean(0))
+            mu = torch.where(cnt[:, None] > 0, mu, pooled_mean)
             diag = torch.diagonal(cov, dim1=1, dim2=2).clamp_min(0.0)
             shrunk = (1.0 - self.shrinkage) * cov + self.shrinkage * torch.diag_embed(diag)
             self.mean_parts[v].copy_(mu)
